@@ -1,0 +1,1 @@
+"""Loading, sentences, chunks, embeddings and Chroma: everything that builds the index."""

@@ -1,0 +1,92 @@
+"""Sentence vectors in Chroma, through llama-index's ``ChromaVectorStore``.
+
+Embedded ``PersistentClient`` in the data folder by default, a Chroma server when
+``QA_CHROMA_URL`` is set. Chroma never embeds anything itself: vectors always come from
+``index.embeddings`` and the collection is opened with ``embedding_function=None`` (otherwise
+Chroma would try to download its own model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.types import (FilterOperator, MetadataFilter, MetadataFilters,
+                                                  VectorStoreQuery)
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from index.chunks import chunk_metadata
+from qa.types import Chunk, QAError
+
+ADD_BATCH = 2000  # large batches: adds over HTTP are several times slower per call
+
+
+def open_client(data_dir: Path, chroma_url: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    cfg = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if chroma_url:
+            u = urlparse(chroma_url if "://" in chroma_url else "http://" + chroma_url)
+            client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000,
+                                         ssl=u.scheme == "https", settings=cfg)
+            client.heartbeat()
+            return client
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=cfg)
+    except Exception as e:  # chromadb raises many types; all mean "cannot use this store"
+        where = f"the Chroma server at {chroma_url}" if chroma_url else f"{data_dir / 'chroma'}"
+        raise QAError(f"cannot open {where} ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
+                      + ("start it (chroma run --path DIR --port N) or unset QA_CHROMA_URL."
+                         if chroma_url else "check that the data folder is writable.")) from None
+
+
+class VectorIndex:
+    def __init__(self, client, model_name: str, chroma_url: str = "") -> None:
+        self._url = chroma_url
+        coll = self._guard(lambda: client.get_or_create_collection(
+            f"sentences-{model_name}", embedding_function=None, metadata={"hnsw:space": "cosine"}))
+        self._coll = coll
+        self._store = ChromaVectorStore(chroma_collection=coll)
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        for i in range(0, len(chunks), ADD_BATCH):
+            nodes = [TextNode(id_=c.id, text=c.text, embedding=v.tolist(), metadata=chunk_metadata(c),
+                              relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=c.article_id)})
+                     for c, v in zip(chunks[i:i + ADD_BATCH], vectors[i:i + ADD_BATCH])]
+            self._guard(lambda: self._store.add(nodes))
+
+    def delete(self, article_id: str) -> None:
+        self._guard(lambda: self._store.delete(article_id))
+
+    def search(self, vector: np.ndarray, k: int, article_ids: list[str] | None = None
+               ) -> list[tuple[str, int, float]]:
+        """Top-k (article_id, sentence index, cosine similarity)."""
+        filters = None
+        if article_ids is not None:
+            filters = MetadataFilters(filters=[MetadataFilter(
+                key="article_id", value=list(article_ids), operator=FilterOperator.IN)])
+        q = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k, filters=filters)
+        res = self._guard(lambda: self._store.query(q))
+        out = []
+        for node, sim in zip(res.nodes, res.similarities):
+            # ChromaVectorStore reports exp(-distance); cosine distance is 1 - cos
+            cos = 1.0 + float(np.log(max(sim, 1e-12)))
+            out.append((node.metadata["article_id"], int(node.metadata["first_sentence"]), cos))
+        return out
+
+    def count(self) -> int:
+        return self._guard(self._coll.count)
+
+    def _guard(self, fn):
+        try:
+            return fn()
+        except QAError:
+            raise
+        except Exception as e:
+            if self._url:
+                raise QAError(f"the Chroma server at {self._url} is not answering ({type(e).__name__}); "
+                              "start it again, then retry.") from None
+            raise

@@ -1,0 +1,20 @@
+"""Cited answers about news articles: ``qa.ask("How many prisoners were exchanged?")``.
+
+The functions load the index lazily, so ``import qa`` stays cheap and ``index`` modules can
+import ``qa.types`` without an import cycle.
+"""
+
+from qa.settings import Settings
+from qa.types import Answer, Article, Citation, QAError, Sentence
+
+__all__ = ["Answer", "Article", "Citation", "QAError", "Sentence", "Settings", "ask",
+           "get_article", "ingest", "list_articles", "remove"]
+
+_API = {"ask", "get_article", "ingest", "list_articles", "remove"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from qa import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -1,0 +1,159 @@
+"""The ``qa`` command line. Errors become one line on stderr and a non-zero exit, here only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from qa.settings import Settings
+from qa.types import Answer, QAError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Cited answers about news articles.")
+    p.add_argument("--data-dir", help="data folder (default: QA_DATA_DIR or ~/.local/share/qa-news)")
+    p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (QA_CHROMA_URL)")
+    p.add_argument("--embed-model", choices=["minilm", "e5"], help="embedding model (QA_EMBED_MODEL)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("ingest", help="add files, folders, URLs or JSON/JSONL batches")
+    s.add_argument("sources", nargs="+", metavar="PATH|URL")
+    s.add_argument("--json", action="store_true", help="print the ingested articles as JSON")
+
+    s = sub.add_parser("ask", help="ask a question")
+    s.add_argument("question")
+    s.add_argument("--article", action="append", dest="articles", metavar="ID",
+                   help="only this article (repeatable)")
+    s.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    s = sub.add_parser("list", help="list indexed articles")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("remove", help="delete an article and all its records")
+    s.add_argument("article_id", metavar="ID")
+
+    s = sub.add_parser("eval", help="measure answers and citations on a benchmark JSONL file")
+    s.add_argument("file", metavar="FILE.jsonl")
+    s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(data_dir=_path(args.data_dir), chroma_url=args.chroma_url,
+                                     embed_model=args.embed_model)
+        return COMMANDS[args.command](args, settings) or 0
+    except QAError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the edge: never show a traceback unless asked to
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"qa: unexpected error: {type(e).__name__}: {str(e)[:300]} (set QA_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 2
+
+
+def _path(p):
+    from pathlib import Path
+    return Path(p).expanduser() if p else None
+
+
+def progress_bar(desc: str):
+    """A (done, total) callback drawing a tqdm bar on stderr, shown only for long work."""
+    from tqdm import tqdm
+    state = {"bar": None}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            if total < 200:
+                return
+            state["bar"] = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
+        bar = state["bar"]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return update
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from qa import api
+    errors: list[tuple[str, str]] = []
+    articles = api.ingest(args.sources, settings=settings, errors=errors,
+                          progress=progress_bar("embedding"))
+    if args.json:
+        print(json.dumps({"articles": [a.to_dict(with_text=False) for a in articles],
+                          "errors": [{"source": s, "error": m} for s, m in errors]}, indent=2))
+    else:
+        for a in articles:
+            print(f"{a.id}  {len(a.sentences):4d} sentences  {a.title}")
+    for _, msg in errors:
+        print(f"qa: skipped: {msg}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from qa import api
+    answer = api.ask(args.question, article_ids=args.articles, settings=settings)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_answer(answer, color=sys.stdout.isatty()))
+    return 0
+
+
+def format_answer(answer: Answer, color: bool = False) -> str:
+    lines = [answer.text]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+    for n, c in enumerate(answer.citations, 1):
+        s = c.sentence
+        if c.answer_start is not None and color:
+            a, b = c.answer_start - c.start, c.answer_end - c.start
+            s = f"{s[:a]}\033[1m{s[a:b]}\033[0m{s[b:]}"
+        lines.append(f"[{n}] {c.title} (paragraph {c.paragraph + 1}, sentence {c.sentence_index + 1}; "
+                     f"article {c.article_id}, chars {c.start}-{c.end})")
+        lines.append(f"    {s}")
+    return "\n".join(lines)
+
+
+def cmd_list(args, settings: Settings) -> int:
+    from qa import api
+    articles = api.list_articles(settings=settings)
+    if args.json:
+        print(json.dumps([a.to_dict(with_text=False) for a in articles], indent=2, ensure_ascii=False))
+    elif not articles:
+        print("No articles yet. Add some with: qa ingest PATH|URL")
+    else:
+        for a in articles:
+            d = a.to_dict(with_text=False)
+            print(f"{a.id}  {d['sentences']:4d} sentences  {a.title}")
+    return 0
+
+
+def cmd_remove(args, settings: Settings) -> int:
+    from qa import api
+    api.remove(args.article_id, settings=settings)
+    print(f"removed {args.article_id}")
+    return 0
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from qa import evaluate
+    report = evaluate.run(args.file, limit=args.limit, settings=settings, show_progress=True)
+    print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "list": cmd_list, "remove": cmd_remove,
+            "eval": cmd_eval}

@@ -1,0 +1,44 @@
+"""The default answerer: no LLM, the answer is made of verbatim cited sentences.
+
+The best sentence is always the first citation; the next ones join only when they score
+nearly as well (a second fact, or a near tie the user should see). When even the best sentence
+holds little of the question, the answer abstains rather than cite something unrelated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.retrieve import Candidate
+from qa.spans import answer_type, best_span
+from qa.types import Answer, Citation
+
+NOT_FOUND = "The articles do not say."
+NEAR_TIE = 0.88  # a further sentence is cited when its score is at least this share of the best
+
+
+def confidence(c: Candidate) -> float:
+    """0..1: how much of the question the best sentence (with its neighbours) accounts for."""
+    f = c.features
+    lexical = max(f["cover"], 0.8 * f["cover_ctx"])
+    semantic = min(1.0, max(0.0, (f["dense"] - 0.15) / 0.45))
+    return round(0.55 * lexical + 0.45 * semantic, 4)
+
+
+def answer(question: str, candidates: list[Candidate], *, max_citations: int,
+           min_confidence: float) -> Answer:
+    if not candidates or confidence(candidates[0]) < min_confidence:
+        return Answer(question, NOT_FOUND, (), abstained=True)
+    top = candidates[0]
+    chosen = [top] + [c for c in candidates[1:max_citations]
+                      if c.score >= NEAR_TIE * top.score and confidence(c) >= min_confidence]
+    qtype = answer_type(question)
+    qterms = {w.lower() for w in re.findall(r"\w+", question)}
+    cites = []
+    for c in chosen:
+        span = best_span(c.text, question, qtype, qterms)
+        cites.append(Citation(
+            c.article_id, c.title, c.text, c.start, c.end, round(c.score, 4), c.index, c.paragraph,
+            c.start + span[0] if span else None, c.start + span[1] if span else None))
+    text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
+    return Answer(question, text, tuple(cites))

@@ -1,0 +1,82 @@
+"""All settings in one object, read from ``QA_*`` environment variables.
+
+Every field documents its variable and why its default is what it is. Code never reads the
+environment directly: it receives a ``Settings`` (``Settings.from_env()`` by default).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from qa.types import QAError
+
+_REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "qa-news"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # QA_DATA_DIR: the one folder holding all state (Chroma, article texts, BM25 index, lock).
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # QA_SEED_DIR: articles ingested automatically when the data folder holds none, so the quick
+    # start needs no ingest step. Empty string disables it.
+    seed_dir: Path | None = _REPO_SEEDS
+    # QA_EMBED_MODEL: "minilm" (all-MiniLM-L6-v2 int8 ONNX, fast) or "e5" (multilingual-e5-small,
+    # ~3x slower to ingest). See README "Choosing the embedding model" for the measurement.
+    embed_model: str = "minilm"
+    # QA_CHROMA_URL: http://host:port of a Chroma server; empty = embedded store in data_dir.
+    chroma_url: str = ""
+    # QA_MAX_CITATIONS: at most this many sentences are cited in one answer.
+    max_citations: int = 3
+    # QA_MIN_CONFIDENCE: below this answer confidence (0..1) the extractive answerer abstains.
+    min_confidence: float = 0.30
+    # QA_MAX_FILE_MB: files and downloads larger than this are refused (with the limit named).
+    max_file_mb: float = 20.0
+    # QA_URL_TIMEOUT: seconds for fetching one URL.
+    url_timeout: float = 15.0
+    # QA_LLM: "" / "none" (extractive, offline default), "openai" (OpenAI or any compatible
+    # server via OPENAI_BASE_URL), or "llamacpp" (embedded GGUF model, optional extra).
+    llm: str = ""
+    # QA_LLM_MODEL: model name for QA_LLM=openai.
+    llm_model: str = "gpt-4o-mini"
+    # QA_LLM_MODEL_PATH: .gguf file for QA_LLM=llamacpp.
+    llm_model_path: str = ""
+    # QA_LLM_TIMEOUT: seconds before a generative request gives up and falls back.
+    llm_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get("QA_" + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, raw: str):
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if name == "seed_dir":
+            return Path(raw).expanduser() if raw.strip() else None
+        if name == "data_dir":
+            return Path(raw).expanduser()
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+        return raw.strip()
+    except ValueError:
+        raise QAError(f"QA_{name.upper()}={raw!r} is not a valid {kind}; fix or unset it.") from None
