@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run them. Usage: bash scripts/test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver >/dev/null
+fi
+# llama-cpp-python builds from source (about 7 minutes the first time, cached by pip after);
+# GGML_NATIVE=OFF keeps the cached wheel valid on other CPUs.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+bash scripts/setup.sh test,llamacpp
+export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
+exec .venv/bin/python -m pytest "$@"
