@@ -6,9 +6,12 @@ never touches the index, so a bad source cannot harm what is stored.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import stat
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -42,6 +45,8 @@ def load(source: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
         return
     path = Path(source).expanduser()
     if not path.exists():
+        if path.is_symlink():
+            raise QAError(f"{source}: a broken symlink or symlink loop; point it at a real file.")
         raise QAError(f"{source}: no such file or folder; check the path.")
     if path.is_dir():
         raise QAError(f"{source}: is a folder; use load_folder.")
@@ -64,19 +69,32 @@ def load_file(path: Path, *, max_bytes: int) -> Iterator[Document]:
         raise QAError(f"{path}: unsupported file type {ext or '(none)'}; use "
                       + ", ".join(sorted(SUPPORTED)) + ".")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise QAError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; "
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+            raise QAError(f"{path}: not a regular file (pipe, device or socket); give a text file.")
+        if st.st_size > max_bytes:
+            raise QAError(f"{path}: {_mb(st.st_size)} is over the {_mb(max_bytes)} limit; "
                           "split it or raise QA_MAX_FILE_MB.")
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)  # the file may grow between stat and read
+        if len(data) > max_bytes:
+            raise QAError(f"{path}: over the {_mb(max_bytes)} limit; split it or raise QA_MAX_FILE_MB.")
     except OSError as e:
         raise QAError(f"{path}: cannot read ({e.strerror or e}); check permissions.") from None
     yield from parse(data, ext, source=str(path), default_title=path.stem)
 
 
+def _mb(n: float) -> str:
+    """Bytes as megabytes, precise enough that a small limit does not print as "0 MB"."""
+    return f"{n / 1e6:.3g} MB" if n < 1e7 else f"{n / 1e6:.0f} MB"
+
+
 def load_url(url: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
+    """One page. ``timeout`` bounds the whole fetch, not each read: a server that trickles
+    bytes cannot hold an ingest for longer."""
     if not re.match(r"^https?://", url, re.I):
         raise QAError(f"{url}: only http:// and https:// URLs can be ingested.")
+    deadline = time.monotonic() + timeout
     req = urllib.request.Request(url, headers={"User-Agent": "qa-news/0.1", "Accept": ", ".join(URL_TYPES)})
     opener = urllib.request.build_opener(_HttpOnlyRedirects())
     try:
@@ -86,23 +104,43 @@ def load_url(url: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
                 raise QAError(f"{url}: content type {ctype} is not text or HTML; give a page or text file.")
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > max_bytes:
-                raise QAError(f"{url}: {int(length) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
-            data = resp.read(max_bytes + 1)
+                raise QAError(f"{url}: {_mb(int(length))} is over the {_mb(max_bytes)} limit; "
+                              "raise QA_MAX_FILE_MB to fetch it.")
+            data = _read_until(resp, max_bytes + 1, deadline, url, timeout)
             final = resp.geturl()
     except QAError:
         raise
     except urllib.error.HTTPError as e:
+        if 300 <= e.code < 400:
+            raise QAError(f"{url}: too many redirects (a redirect loop?); check the URL.") from None
         raise QAError(f"{url}: the server answered HTTP {e.code} {e.reason}; check the URL.") from None
     except urllib.error.URLError as e:
         raise QAError(f"{url}: cannot fetch ({_reason(e.reason)}); check the address and network.") from None
-    except (TimeoutError, OSError) as e:
+    except (TimeoutError, OSError, http.client.HTTPException) as e:
         raise QAError(f"{url}: cannot fetch ({_reason(e)}); check the address and network.") from None
+    except ValueError as e:  # e.g. a malformed host or port
+        raise QAError(f"{url}: not a valid URL ({e}).") from None
     if len(data) > max_bytes:
-        raise QAError(f"{url}: the page is over the {max_bytes / 1e6:.0f} MB limit.")
+        raise QAError(f"{url}: the page is over the {_mb(max_bytes)} limit; raise QA_MAX_FILE_MB "
+                      "to fetch it.")
     ext = {"text/plain": ".txt", "text/markdown": ".md", "application/json": ".json",
            "application/x-ndjson": ".jsonl"}.get(ctype, ".html")
     docs = list(parse(data, ext, source=url, default_title=url))
     yield from (Document(d.title, d.text, d.source, d.url or final, d.published) for d in docs)
+
+
+def _read_until(resp, limit: int, deadline: float, url: str, timeout: float) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise QAError(f"{url}: cannot fetch (timed out after {timeout:g} s); check the address "
+                          "or raise QA_URL_TIMEOUT.")
+        part = resp.read1(min(65536, limit - size)) if hasattr(resp, "read1") else resp.read(65536)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
@@ -115,7 +153,9 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _reason(r) -> str:
-    return "timed out" if isinstance(r, TimeoutError) or "timed out" in str(r) else str(r)
+    if isinstance(r, TimeoutError) or "timed out" in str(r):
+        return "timed out"
+    return str(r) or type(r).__name__
 
 
 def parse(data: bytes, ext: str, *, source: str, default_title: str) -> Iterator[Document]:
@@ -146,11 +186,21 @@ def decode(data: bytes, source: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # superset of Latin-1's printable range
+    text = clean_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\t\f\v")
     if controls > 0.05 * max(1, min(len(text), 8192)):
         raise QAError(f"{source}: looks like a binary file; give plain text, Markdown or HTML.")
     return text
+
+
+def clean_text(text: str) -> str:
+    """Lone surrogates (from JSON escapes or bad UTF-16) become U+FFFD: they cannot be stored,
+    embedded or printed."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _records(text: str, source: str) -> Iterator[Document]:
@@ -166,9 +216,11 @@ def _records(text: str, source: str) -> Iterator[Document]:
     for n, it in enumerate(items, 1):
         if not isinstance(it, dict) or not isinstance(it.get("text"), str) or not it["text"].strip():
             raise QAError(f"{source}: record {n} has no \"text\" string; each record needs title and text.")
-        title = str(it.get("title") or "").strip() or _first_line(it["text"])
-        yield Document(title, it["text"], f"{source}#{n}", it.get("url"),
-                       None if it.get("published") is None else str(it["published"]))
+        body = clean_text(it["text"])
+        title = clean_text(str(it.get("title") or "")).strip() or _first_line(body)
+        url = it.get("url")
+        yield Document(title, body, f"{source}#{n}", clean_text(url) if isinstance(url, str) else None,
+                       None if it.get("published") is None else clean_text(str(it["published"])))
 
 
 def _first_line(text: str, limit: int = 120) -> str:

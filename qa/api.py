@@ -10,6 +10,7 @@ import re
 import threading
 from typing import Callable, Iterable
 
+from index.loading import clean_text
 from index.store import Store
 from qa import extractive
 from qa.retrieve import retrieve
@@ -67,7 +68,7 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
 def clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise QAError("the question must be text.")
-    q = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question)
+    q = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", clean_text(question))
     q = " ".join(q.split())[:MAX_QUESTION_CHARS]
     if not q:
         raise QAError("the question is empty; type a question about the articles.")
