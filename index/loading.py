@@ -95,9 +95,10 @@ def load_url(url: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
     if not re.match(r"^https?://", url, re.I):
         raise QAError(f"{url}: only http:// and https:// URLs can be ingested.")
     deadline = time.monotonic() + timeout
-    req = urllib.request.Request(url, headers={"User-Agent": "qa-news/0.1", "Accept": ", ".join(URL_TYPES)})
     opener = urllib.request.build_opener(_HttpOnlyRedirects())
     try:
+        req = urllib.request.Request(url, headers={"User-Agent": "qa-news/0.1",
+                                                   "Accept": ", ".join(URL_TYPES)})
         with opener.open(req, timeout=timeout) as resp:
             ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if ctype and ctype not in URL_TYPES:
@@ -111,6 +112,8 @@ def load_url(url: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
     except QAError:
         raise
     except urllib.error.HTTPError as e:
+        if 300 <= e.code < 400 and "not allowed" in str(e.msg):  # urllib's own scheme check
+            raise QAError(f"{url}: redirects to an address that is not http(s); refused.") from None
         if 300 <= e.code < 400:
             raise QAError(f"{url}: too many redirects (a redirect loop?); check the URL.") from None
         raise QAError(f"{url}: the server answered HTTP {e.code} {e.reason}; check the URL.") from None
@@ -155,7 +158,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 def _reason(r) -> str:
     if isinstance(r, TimeoutError) or "timed out" in str(r):
         return "timed out"
-    return str(r) or type(r).__name__
+    return " ".join(str(r).split())[:200] or type(r).__name__
 
 
 def parse(data: bytes, ext: str, *, source: str, default_title: str) -> Iterator[Document]:
