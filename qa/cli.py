@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE.jsonl")
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    s = sub.add_parser("chat", help="start the chat page in a browser (http://127.0.0.1:7860)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    s.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="require this login (default: QA_AUTH if set, else no login)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     return p
 
 
@@ -155,5 +163,12 @@ def cmd_eval(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_chat(args, settings: Settings) -> int:
+    from ui import serve
+    serve.run(settings, host=args.host, port=args.port,
+              auth=args.auth or os.environ.get("QA_AUTH") or None, open_browser=not args.no_browser)
+    return 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "list": cmd_list, "remove": cmd_remove,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "chat": cmd_chat}

@@ -1,0 +1,182 @@
+"""The chat page as a gradio Blocks app: ``build(settings)`` makes it, ``ui.serve`` serves it.
+
+The page is wiring only: answering is ``ui.chat.respond``, HTML is ``ui.render``, the articles
+panel is ``ui.articles``. The same ``qa.ask`` is also the API endpoint ``/ask``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio is imported: no version check or analytics calls at start-up.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402
+
+from qa import api  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+from qa.types import QAError  # noqa: E402
+from ui import articles, chat, render  # noqa: E402
+from ui.assets import CSS, JS  # noqa: E402
+
+# Questions the seed article (seeds/) answers; shown as buttons so a new user can start at once.
+EXAMPLES = ["How many prisoners were exchanged?", "How long did Trump's call with Zelensky last?",
+            "Who rejected a full 30-day ceasefire?"]
+PRIVATE = {"api_visibility": "private"}  # page events are not API; only /ask is
+
+
+def source_view(settings: Settings, turns: list[chat.Turn], turn: int | None, n: int | None = None):
+    """(sources radio update, article view HTML) for answer ``turn``, focused on source ``n``."""
+    t = turns[turn] if turn is not None and 0 <= turn < len(turns) else None
+    if t is None or t.answer is None:
+        return gr.update(choices=[], value=None), render.placeholder_html(
+            "Ask a question: the article behind the answer shows here, its cited sentences highlighted.")
+    cites = list(enumerate(t.answer.citations, 1))
+    if not cites:
+        return gr.update(choices=[], value=None), render.placeholder_html(
+            "This answer cites nothing: the articles do not say.")
+    n = n if n and 1 <= n <= len(cites) else 1
+    focus = cites[n - 1][1]
+    radio = gr.update(choices=[(render.source_label(k, c), k) for k, c in cites], value=n)
+    try:
+        article = api.get_article(focus.article_id, settings=settings)
+    except QAError:
+        return radio, render.placeholder_html("That article has been removed.")
+    return radio, render.article_html(article, [(k, c) for k, c in cites
+                                                 if c.article_id == focus.article_id], focus=n)
+
+
+def build(settings: Settings) -> gr.Blocks:
+    def ask_stream(question, turns, ids):
+        turns = turns or []
+        done = False
+        for ts in chat.respond(question, turns, ids, settings=settings):
+            last = ts[-1]
+            if last.answer is not None or last.error is not None:
+                done = True
+                yield (chat.messages(ts), ts, "", len(ts) - 1, *source_view(settings, ts, len(ts) - 1))
+            else:
+                yield chat.messages(ts), ts, "", gr.skip(), gr.skip(), gr.skip()
+        if not done:  # empty question: leave the page as it is
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+
+    def pick(token, turns):
+        """A click on an answer or its [n] marker in the chat: token is 'turn:n:nonce'."""
+        try:
+            turn, n = (int(x) for x in (token or "").split(":")[:2])
+        except ValueError:
+            return gr.skip(), gr.skip(), gr.skip()
+        return turn, *source_view(settings, turns or [], turn, n)
+
+    def refresh(selected=None):
+        opts = articles.choices(settings)
+        keep = [i for i in (selected or []) if i in {v for _, v in opts}]
+        return gr.update(choices=opts, value=keep), gr.update(choices=opts, value=None)
+
+    def progress_cb(progress):
+        return lambda done, total: progress(done / max(total, 1),
+                                            desc=f"Embedding {done}/{total} sentences")
+
+    def on_upload(files, selected, progress=gr.Progress()):
+        return articles.add_uploads(files or [], settings, progress_cb(progress)), None, *refresh(selected)
+
+    def on_url(url, selected, progress=gr.Progress()):
+        return articles.add_url(url, settings, progress_cb(progress)), "", *refresh(selected)
+
+    def on_paste(title, text, selected, progress=gr.Progress()):
+        msg = articles.add_text(title, text, settings, progress_cb(progress))
+        cleared = ("", "") if not msg.startswith("Error") else (gr.skip(), gr.skip())
+        return msg, *cleared, *refresh(selected)
+
+    def on_remove(article_id, selected):
+        return articles.remove(article_id, settings), *refresh(selected)
+
+    def ask_api(question: str, article_ids: list[str] | None = None,
+                history: list | None = None) -> dict:
+        """Answer a question from the indexed articles; returns qa.Answer.to_dict()."""
+        try:
+            return api.ask(question, history=history, article_ids=article_ids or None,
+                           settings=settings).to_dict()
+        except QAError as e:
+            raise gr.Error(str(e)) from None
+
+    with gr.Blocks(title="qa-news: cited answers", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        selected = gr.State(None)
+        gr.Markdown("### Ask about the news articles: every answer cites its sentences")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5):
+                chatbot = gr.Chatbot(label="Chat", elem_id="qa-chat", height=460,
+                                     latex_delimiters=[], allow_tags=False, sanitize_html=True,
+                                     feedback_options=None, buttons=["copy"])
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question about the articles…",
+                                     show_label=False, scale=5, elem_id="qa-question",
+                                     max_length=api.MAX_QUESTION_CHARS)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                with gr.Row(elem_id="qa-examples"):
+                    examples = [gr.Button(q, size="sm") for q in EXAMPLES]
+                new_chat = gr.Button("New conversation", size="sm")
+                with gr.Accordion("Articles", open=True, elem_id="qa-articles"):
+                    only = gr.CheckboxGroup(label="Ask only these articles (none ticked: all of them)",
+                                            elem_id="qa-only")
+                    with gr.Tab("Upload"):
+                        files = gr.File(file_count="multiple", file_types=articles.UPLOAD_TYPES,
+                                        type="filepath", label=f"Files (up to {settings.max_file_mb:g} MB)",
+                                        elem_id="qa-upload")
+                        up_btn = gr.Button("Add files", elem_id="qa-add-files")
+                    with gr.Tab("URL"):
+                        url = gr.Textbox(label="Web page (http/https)", elem_id="qa-url")
+                        url_btn = gr.Button("Fetch and add")
+                    with gr.Tab("Paste"):
+                        p_title = gr.Textbox(label="Title", elem_id="qa-paste-title")
+                        p_text = gr.Textbox(label="Article text", lines=6, elem_id="qa-paste-text")
+                        p_btn = gr.Button("Add text", elem_id="qa-add-text")
+                    with gr.Tab("Remove"):
+                        rm_pick = gr.Dropdown(label="Article", elem_id="qa-remove-pick")
+                        rm_btn = gr.Button("Remove article", variant="stop", elem_id="qa-remove")
+                    status = gr.Textbox(label="Status", interactive=False, elem_id="qa-status")
+            with gr.Column(scale=4):
+                source = gr.Radio(label="Sources of the selected answer", elem_id="qa-source-pick")
+                view = gr.HTML(render.placeholder_html("Ask a question: the article behind the answer "
+                                                       "shows here, its cited sentences highlighted."),
+                               elem_id="qa-article-view", js_on_load=None)
+        # Filled by the page script when an answer or [n] marker is clicked (see ui/assets.py).
+        picked = gr.Textbox(visible="hidden", elem_id="qa-picked")
+
+        scroll = {"fn": None, "js": "() => window.qaScrollToFocus && window.qaScrollToFocus()", **PRIVATE}
+        chat_out = [chatbot, turns, box, selected, source, view]
+        for trigger in (box.submit, send.click):
+            trigger(ask_stream, [box, turns, only], chat_out, **PRIVATE).then(**scroll)
+        for b in examples:
+            b.click(ask_stream, [b, turns, only], chat_out, **PRIVATE).then(**scroll)
+        new_chat.click(lambda: ([], [], None, *source_view(settings, [], None)), None,
+                       [chatbot, turns, selected, source, view], **PRIVATE)
+        picked.change(pick, [picked, turns], [selected, source, view], **PRIVATE).then(**scroll)
+        source.input(lambda n, ts, sel: source_view(settings, ts or [], sel, n)[1], [source, turns, selected],
+                     view, **PRIVATE).then(**scroll)
+
+        up_btn.click(on_upload, [files, only], [status, files, only, rm_pick], **PRIVATE)
+        url_btn.click(on_url, [url, only], [status, url, only, rm_pick], **PRIVATE)
+        p_btn.click(on_paste, [p_title, p_text, only], [status, p_title, p_text, only, rm_pick],
+                    **PRIVATE)
+        rm_btn.click(on_remove, [rm_pick, only], [status, only, rm_pick], **PRIVATE)
+        demo.load(refresh, None, [only, rm_pick], **PRIVATE)
+        gr.api(ask_api, api_name="ask")
+    return demo
+
+
+def launch_kwargs(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
+                  auth: str | None = None, open_browser: bool = False) -> dict:
+    """Arguments for ``Blocks.launch``: loopback unless told, never a share tunnel, no SSR."""
+    kw = dict(server_name=host, server_port=port, share=False, inbrowser=open_browser,
+              max_file_size=int(settings.max_file_mb * 1e6), ssr_mode=False, show_error=False,
+              footer_links=["api"], css=CSS, js=JS, theme=gr.themes.Default(), quiet=True)
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise QAError("--auth / QA_AUTH must be user:password (both non-empty).")
+        kw["auth"] = (user, password)
+    return kw

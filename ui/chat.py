@@ -1,0 +1,113 @@
+"""The chat turn as a plain generator: ``respond`` streams one answer and never raises.
+
+Kept free of gradio so it can be tested without a browser. ``qa.ask`` runs in a worker thread
+and its ``on_token`` callback feeds a queue: a generative backend streams real tokens through
+it; the extractive answer (computed at once, no tokens) is then streamed word by word so both
+modes look the same on the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from qa.settings import Settings
+from qa.types import Answer, QAError
+from ui import render
+
+log = logging.getLogger("qa.ui")
+_DONE = object()
+CHUNK_WORDS = 3  # words per streamed step: fast enough to read as it comes, few server round-trips
+PACE = 0.03  # seconds between steps of an already computed answer
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its outcome; ``answer`` is None while streaming or after an error."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+    partial: str = ""
+
+
+def messages(turns: list[Turn]) -> list[dict]:
+    """Chatbot messages (gradio 'messages' format) for these turns, all text escaped."""
+    out = []
+    for i, t in enumerate(turns):
+        out.append({"role": "user", "content": render.question_html(t.question)})
+        if t.answer is not None:
+            body = render.answer_html(t.answer, i)
+        elif t.error is not None:
+            body = render.error_html(t.error)
+        else:
+            body = render.partial_html(t.partial)
+        out.append({"role": "assistant", "content": body})
+    return out
+
+
+def history_for(turns: list[Turn]) -> list[tuple[str, str]]:
+    """Earlier answered turns as (question, answer) pairs, the shape qa.ask reads follow-ups from."""
+    return [(t.question, t.answer.text) for t in turns if t.answer is not None]
+
+
+def respond(question: str, turns: list[Turn], article_ids: list[str] | None = None, *,
+            settings: Settings | None = None, ask: Callable[..., Answer] | None = None,
+            pace: float = PACE) -> Iterator[list[Turn]]:
+    """Yield the growing list of turns while ``question`` is answered; the last one is final.
+
+    An empty ``article_ids`` means all articles. Errors end the turn with a one-line message
+    (details go to the server log), so the conversation can go on.
+    """
+    if ask is None:
+        from qa import api
+        ask = api.ask
+    turns = list(turns or [])
+    if not (question or "").strip():
+        return
+    past = history_for(turns)
+    tokens: queue.Queue = queue.Queue()
+    result: dict = {}
+
+    def work() -> None:
+        try:
+            result["answer"] = ask(question, history=past, article_ids=article_ids or None,
+                                   settings=settings, on_token=tokens.put)
+        except QAError as e:
+            result["error"] = str(e)
+        except Exception as e:  # the edge: the page shows a line, the log keeps the traceback
+            log.exception("answering %r failed", question)
+            result["error"] = (f"The answering backend failed ({type(e).__name__}); "
+                               "try again, or ask something else.")
+        finally:
+            tokens.put(_DONE)
+
+    threading.Thread(target=work, name="qa-ask", daemon=True).start()
+    yield turns + [Turn(question)]
+    partial = ""
+    while True:  # generative mode: show tokens as they arrive, several per step
+        item = tokens.get()
+        batch = [item]
+        while item is not _DONE and not tokens.empty():
+            item = tokens.get()
+            batch.append(item)
+        text = "".join(str(b) for b in batch if b is not _DONE)
+        if text:
+            partial += text
+            yield turns + [Turn(question, partial=partial)]
+        if item is _DONE:
+            break
+    if "error" in result:
+        yield turns + [Turn(question, error=result["error"])]
+        return
+    answer: Answer = result["answer"]
+    if not partial:  # extractive: the answer exists already; reveal it a few words at a time
+        words = answer.text.split(" ")
+        for i in range(CHUNK_WORDS, len(words), CHUNK_WORDS):
+            yield turns + [Turn(question, partial=" ".join(words[:i]))]
+            time.sleep(pace)
+    yield turns + [Turn(question, answer=answer)]

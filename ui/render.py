@@ -1,0 +1,133 @@
+"""HTML for chat messages and the article view, built only from escaped text.
+
+The chatbot's sanitizer drops data-* attributes, so a message carries its turn and each marker
+its number as classes (``qa-t-3``, ``qa-n-1``) for the page script to read.
+
+Everything that comes from a user or an article (questions, titles, sentences, article text)
+goes through ``esc`` before it touches markup, so an article holding ``<script>`` shows those
+characters and runs nothing. Markup is kept on one line: the chatbot renders Markdown, and a
+blank line would end the HTML block and let Markdown reinterpret the rest.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from qa.types import Answer, Article, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def esc(text: str) -> str:
+    """Escape for HTML and neutralise what the chatbot's Markdown / LaTeX pass would act on."""
+    s = html.escape(text, quote=True)
+    # Backslash-escapes survive Markdown as the literal character; "$" would start LaTeX,
+    # "*_`~" would become emphasis or code. Newlines become spaces to keep one line.
+    s = re.sub(r"([\\`*_~$\[\]|#])", lambda m: "&#%d;" % ord(m.group(1)), s)
+    return re.sub(r"\s+", " ", s)
+
+
+def _txt(text: str) -> str:
+    """Escape article text shown with its line breaks (the article view is not Markdown).
+
+    "$" and "`" are escaped too, so no template syntax can survive into the page.
+    """
+    return html.escape(text, quote=True).replace("$", "&#36;").replace("`", "&#96;")
+
+
+def position(c: Citation) -> str:
+    """Where a cited sentence sits, 1-based as a reader counts."""
+    return f"paragraph {c.paragraph + 1}, sentence {c.sentence_index + 1}"
+
+
+def question_html(question: str) -> str:
+    return f'<span class="qa-question">{esc(question)}</span>'
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The final assistant message: answer text with clickable [n] markers, then its Sources."""
+    if answer.abstained:
+        note = f' <span class="qa-note">{esc(answer.notice)}</span>' if answer.notice else ""
+        return (f'<div class="qa-msg qa-abstain qa-t-{turn}">&#9888; {esc(answer.text)} '
+                f'<span class="qa-note">No sentence is cited.</span>{note}</div>')
+    parts = [f'<div class="qa-answer">{_with_markers(answer.text, turn, len(answer.citations))}</div>']
+    if answer.notice:
+        parts.append(f'<div class="qa-note">{esc(answer.notice)}</div>')
+    if answer.citations:
+        items = "".join(
+            f'<li class="qa-source qa-n-{n}"><b>[{n}]</b> '
+            f'<i>{esc(c.title)}</i> ({position(c)})<br>&#8220;{esc(c.sentence)}&#8221;</li>'
+            for n, c in enumerate(answer.citations, 1))
+        parts.append(f'<div class="qa-sources"><b>Sources</b><ul>{items}</ul></div>')
+    return f'<div class="qa-msg qa-t-{turn}">{"".join(parts)}</div>'
+
+
+def _with_markers(text: str, turn: int, count: int) -> str:
+    """Escape the answer text, turning each [n] that names a citation into a clickable marker."""
+    out, last = [], 0
+    for m in _MARKER.finditer(text):
+        n = int(m.group(1))
+        if not 1 <= n <= count:
+            continue
+        out.append(esc(text[last:m.start()]))
+        out.append(f' <sup class="qa-cite qa-n-{n}">&#91;{n}&#93;</sup>')
+        last = m.end()
+    out.append(esc(text[last:]))
+    return "".join(out).replace("  <sup", " <sup")
+
+
+def partial_html(text: str) -> str:
+    """An answer still streaming in: plain escaped text with a cursor."""
+    return f'<div class="qa-answer qa-streaming">{esc(text)} &#9612;</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="qa-msg qa-error">&#10006; {esc(message)}</div>'
+
+
+def article_html(article: Article, citations: list[tuple[int, Citation]],
+                 focus: int | None = None) -> str:
+    """The whole article, its cited sentences highlighted and the answering spans emphasised.
+
+    ``citations`` are (marker number, citation) pairs of this article. Offsets index
+    ``article.text`` directly, so highlights land on the exact cited characters. The text is
+    shown with ``white-space: pre-wrap`` so its own line breaks are kept without touching offsets.
+    """
+    marks = sorted((c.start, c.end, n, c) for n, c in citations
+                   if 0 <= c.start < c.end <= len(article.text))
+    out, pos = [], 0
+    for start, end, n, c in marks:
+        if start < pos:  # overlapping citations: the first one keeps the characters
+            continue
+        out.append(_txt(article.text[pos:start]))
+        cls = "qa-hl qa-focus" if n == focus else "qa-hl"
+        out.append(f'<mark class="{cls}" id="qa-cite-{n}" data-n="{n}"><sup>{n}</sup>'
+                   f'{_sentence_body(article.text, c)}</mark>')
+        pos = end
+    out.append(_txt(article.text[pos:]))
+    meta = [f"{len(article.sentences)} sentences"]
+    if article.url or article.source:
+        meta.append(esc(article.url or article.source))
+    return (f'<div class="qa-article" data-article="{esc(article.id)}">'
+            f'<h3 class="qa-title">{esc(article.title)}</h3>'
+            f'<div class="qa-meta">{" &middot; ".join(meta)}</div>'
+            f'<div class="qa-body">{"".join(out)}</div></div>')
+
+
+def _sentence_body(text: str, c: Citation) -> str:
+    a, b = c.answer_start, c.answer_end
+    if a is None or b is None or not c.start <= a < b <= c.end:
+        return _txt(text[c.start:c.end])
+    return (_txt(text[c.start:a]) + f'<strong class="qa-span">{_txt(text[a:b])}</strong>'
+            + _txt(text[b:c.end]))
+
+
+def placeholder_html(message: str) -> str:
+    return f'<div class="qa-article qa-empty">{esc(message)}</div>'
+
+
+def source_label(n: int, c: Citation) -> str:
+    """Label of a source in the article-view selector (plain text: the radio escapes it)."""
+    title = c.title if len(c.title) <= 60 else c.title[:59] + "…"
+    return f"[{n}] {title} ({position(c)})"
