@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -52,17 +53,29 @@ def query_terms(text: str) -> list[str]:
 
 
 class Catalog:
+    """One SQLite connection per thread: a reader thread must never see another thread's
+    uncommitted transaction, which a shared connection would show it (half an article)."""
+
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=30, check_same_thread=False,
-                                      isolation_level=None)
             self.db.execute("pragma journal_mode=wal")
-            self.db.execute("pragma synchronous=normal")
             self.db.executescript(_SCHEMA)
         except sqlite3.OperationalError as e:
             raise QAError(f"cannot open the catalog at {path} ({e}); check that the data folder "
                           "is writable or set QA_DATA_DIR.") from None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
+                                   isolation_level=None)
+            conn.execute("pragma synchronous=normal")
+            self._local.conn = conn
+        return conn
 
     # --- meta ---
     def get_meta(self, key: str) -> str | None:

@@ -1,13 +1,16 @@
 """The index as one object: ingest, remove and read articles, search sentences.
 
 Write order keeps the index consistent at every instant, whatever kills the process:
-1. article ids are recorded as ``pending`` in the catalog (committed);
-2. their vectors are written to Chroma;
-3. articles, sentences and BM25 rows commit in one SQLite transaction, which also drops the
-   pending marks and any older version of the same source.
-A crash before 3 leaves only pending vectors, which the next writer deletes; readers only see
-committed articles, so nothing half-ingested is ever visible. Writers take a lock file, so two
-processes never write at once; the second one waits briefly, then gets a clear "busy" error.
+1. the ids of new articles, and of older versions they replace, are marked ``pending``;
+2. the new vectors are written to Chroma;
+3. articles, sentences and BM25 rows commit in one SQLite transaction, which also deletes
+   older versions of the same source;
+4. the older versions' vectors are deleted, then the pending marks are dropped.
+A crash anywhere leaves at most vectors of pending ids that no committed article owns; the next
+writer deletes them, and readers ignore them meanwhile. Readers only see committed articles, so
+nothing half-ingested is ever visible (``remove`` follows the same marks). Writers take a lock
+file, so two processes never write at once; the second one waits briefly, then gets a clear
+"busy" error.
 """
 
 from __future__ import annotations
@@ -121,9 +124,11 @@ class Store:
                 continue
             result[aid] = a
             new.append(a)
-        total = sum(len(a.sentences) for a in new)
-        done = 0
         with self._write_lock():
+            # another process may have stored the same text since we looked
+            new = [a for a in new if not self.catalog.has(a.id)]
+            total = sum(len(a.sentences) for a in new)
+            done = 0
             self._clean_pending()
             self.catalog.set_meta("initialized", "1")
             if new:
@@ -146,13 +151,15 @@ class Store:
         vectors = self._embed_unique(texts, tick)
         replaced = sorted({old for a in batch if a.source for old in self.catalog.ids_for_source(a.source)}
                           - {a.id for a in batch})
-        ids = [a.id for a in batch]
+        # replaced articles are marked too: a crash after the commit but before their vectors
+        # are deleted must leave those vectors for the next writer to clean up
+        ids = [a.id for a in batch] + replaced
         self.catalog.add_pending(ids)
         self.vectors.add(chunks, vectors)
         self.catalog.commit_articles(batch, replaced)
-        self.catalog.clear_pending(ids)
         for old in replaced:
             self.vectors.delete(old)
+        self.catalog.clear_pending(ids)
         return len(texts)
 
     def _embed_unique(self, texts: list[str], tick: Callable[[int], None]) -> np.ndarray:
@@ -171,9 +178,12 @@ class Store:
 
     def remove(self, article_id: str) -> None:
         with self._write_lock():
-            if not self.catalog.delete(article_id):
+            if not self.catalog.has(article_id):
                 raise QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+            self.catalog.add_pending([article_id])  # vectors outlive a crash here: clean them later
+            self.catalog.delete(article_id)
             self.vectors.delete(article_id)
+            self.catalog.clear_pending([article_id])
 
     def _clean_pending(self) -> None:
         """Drop vectors of articles whose ingest died before committing."""
