@@ -100,7 +100,7 @@ def build(settings: Settings) -> gr.Blocks:
             return api.ask(question, history=history, article_ids=article_ids or None,
                            settings=settings).to_dict()
         except QAError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
 
     with gr.Blocks(title="qa-news: cited answers", analytics_enabled=False) as demo:
         turns = gr.State([])

@@ -1,0 +1,70 @@
+"""The page's API: gradio_client gets from /ask what qa.ask gives, and nothing else is exposed."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from qa import api
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from pathlib import Path
+
+    from qa.settings import Settings
+    from ui import serve
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    settings = Settings(data_dir=tmp_path_factory.mktemp("ui-api") / "data", seed_dir=seeds)
+    api.open_store(settings)
+    demo, url = serve.start(settings, auth="reader:s3cret pass")
+    yield url, settings
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return gradio_client.Client(server[0], auth=("reader", "s3cret pass"), verbose=False)
+
+
+def test_ask_endpoint_returns_the_structured_answer(client, server):
+    _, settings = server
+    got = client.predict("How many prisoners were exchanged?", api_name="/ask")
+    direct = api.ask("How many prisoners were exchanged?", settings=settings).to_dict()
+    assert got == direct
+    assert "175" in got["text"] and not got["abstained"]
+    c = got["citations"][0]
+    text = api.get_article(c["article_id"], settings=settings).text
+    assert text[c["start"]:c["end"]] == c["sentence"] == "Each side released 175 prisoners of war."
+    assert text[c["answer_start"]:c["answer_end"]] == "175"
+
+
+def test_ask_endpoint_takes_optional_history_and_article_ids(client, server):
+    _, settings = server
+    seed = next(a for a in api.list_articles(settings=settings) if a.title.startswith("US President"))
+    got = client.predict(question="How long did it last?", article_ids=[seed.id],
+                         history=[{"role": "user", "content": [{"type": "text", "text": "Trump's call with Zelensky"}]}],
+                         api_name="/ask")
+    assert "hour" in got["text"]
+    assert {c["article_id"] for c in got["citations"]} == {seed.id}
+
+
+def test_ask_endpoint_reports_bad_input_in_one_line(client):
+    with pytest.raises(Exception, match="question is empty"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(Exception, match="no article with id 'nope'"):
+        client.predict("Who called?", article_ids=["nope"], api_name="/ask")
+
+
+def test_only_ask_is_exposed_and_login_is_required(client, server):
+    info = client.view_api(return_format="dict", print_info=False)
+    assert list(info["named_endpoints"]) == ["/ask"]
+    assert info["unnamed_endpoints"] == {}
+    with pytest.raises(gradio_client.exceptions.AuthenticationError):
+        gradio_client.Client(server[0], verbose=False)
+    with pytest.raises(urllib.error.HTTPError, match="401"):
+        urllib.request.urlopen(server[0] + "config", timeout=10)

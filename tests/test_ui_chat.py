@@ -1,0 +1,139 @@
+"""ui.chat.respond, ui.render and the launch settings, without a browser."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qa import api
+from qa.cli import build_parser
+from qa.settings import Settings
+from qa.types import Answer, Article, Citation, QAError, Sentence
+from ui import chat, render
+
+
+def run(question, turns=(), **kw):
+    return list(chat.respond(question, list(turns), pace=0, **kw))
+
+
+def test_respond_streams_the_real_answer_then_ends_with_its_sources(seeded_settings):
+    steps = run("How many prisoners were exchanged?", settings=seeded_settings)
+    partials = [s[-1].partial for s in steps if s[-1].answer is None]
+    assert len(partials) >= 3  # empty placeholder, then growing word chunks
+    assert all(len(a) <= len(b) for a, b in zip(partials, partials[1:]))
+    final = steps[-1][-1]
+    assert "175" in final.answer.text and final.answer.citations
+    html = chat.messages(steps[-1])[-1]["content"]
+    assert "Sources" in html and "Each side released 175 prisoners of war." in html
+    assert "paragraph 21, sentence 23" in html
+
+
+def test_respond_passes_the_conversation_as_history(seeded_settings):
+    first = run("Who did Trump call after Putin?", settings=seeded_settings)[-1]
+    seen = {}
+
+    def fake_ask(q, **kw):
+        seen.update(kw, question=q)
+        return api.ask(q, **kw)
+    second = run("How long did the call last?", first, settings=seeded_settings, ask=fake_ask)[-1]
+    assert seen["history"] == [("Who did Trump call after Putin?", first[0].answer.text)]
+    assert "hour" in second[-1].answer.text
+    assert [t.question for t in second] == ["Who did Trump call after Putin?", "How long did the call last?"]
+
+
+def test_respond_restricts_to_ticked_articles_and_empty_means_all():
+    got = []
+
+    def fake_ask(q, **kw):
+        got.append(kw["article_ids"])
+        return Answer(q, "The articles do not say.", abstained=True)
+    run("q?", article_ids=["a1"], ask=fake_ask)
+    run("q?", article_ids=[], ask=fake_ask)
+    assert got == [["a1"], None]
+
+
+def test_respond_streams_tokens_from_a_generative_backend_as_they_come():
+    release = threading.Event()
+
+    def generative(q, *, on_token, **kw):
+        on_token("Each side ")
+        release.wait(5)  # the first token must reach the page before the answer is done
+        on_token("released 175.")
+        return Answer(q, "Each side released 175. [1]", (_citation(),), mode="generative")
+    steps = chat.respond("How many?", [], ask=generative, pace=0)
+    next(steps)  # the question with an empty placeholder
+    assert next(steps)[-1].partial == "Each side "
+    release.set()
+    rest = list(steps)
+    assert rest[-1][-1].answer.mode == "generative"
+    assert "Each side released 175." in [s[-1].partial for s in rest[:-1]]
+
+
+def test_respond_turns_errors_into_one_line_and_keeps_the_conversation():
+    earlier = [chat.Turn("Q1", answer=Answer("Q1", "A1"))]
+
+    def broken(q, **kw):
+        raise RuntimeError("boom\nTraceback (most recent call last)")
+    last = run("Q2", earlier, ask=broken)[-1]
+    assert last[0] == earlier[0]
+    assert last[-1].error == "The answering backend failed (RuntimeError); try again, or ask something else."
+
+    def bad_input(q, **kw):
+        raise QAError("the question is empty; type a question about the articles.")
+    assert run("Q3", ask=bad_input)[-1][-1].error.startswith("the question is empty")
+    assert run("   ", ask=broken) == []
+
+
+def _citation(**kw) -> Citation:
+    base = dict(article_id="a1", title="T <b>", sentence="Each side released 175.", start=4,
+                end=27, score=1.0, sentence_index=1, paragraph=0, answer_start=22, answer_end=25)
+    return Citation(**{**base, **kw})
+
+
+def test_render_escapes_markup_and_markdown_in_messages():
+    evil = "<script>alert(1)</script> *bold* `code` $x$ [1](javascript:x)"
+    html = render.question_html(evil)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    for ch in "*`$[":
+        assert ch not in html
+    a = Answer("q", "Yes <img src=x onerror=alert(1)> [1] [7]", (_citation(title=evil),))
+    out = render.answer_html(a, 3)
+    assert "<img" not in out and "<script>" not in out
+    assert out.count('class="qa-cite') == 1  # [7] names no citation: left as text
+    assert "qa-t-3" in out and "paragraph 1, sentence 2" in out
+
+
+def test_render_abstention_is_marked_and_cites_nothing():
+    out = render.answer_html(Answer("q", "The articles do not say.", abstained=True), 0)
+    assert "qa-abstain" in out and "qa-cite" not in out and "Sources" not in out
+
+
+def test_article_view_highlights_exact_offsets_and_escapes_the_text():
+    text = "<p>Each side released 175.</p> ${x} <script>x()</script>"
+    art = Article("a1", "<i>T</i>", text, sentences=(Sentence("a1", 0, 3, 26, text[3:26], 0),))
+    c = _citation(start=3, end=26, answer_start=22, answer_end=25)
+    assert text[c.answer_start:c.answer_end] == "175"
+    out = render.article_html(art, [(1, c)], focus=1)
+    assert '<strong class="qa-span">175</strong>' in out
+    assert 'class="qa-hl qa-focus"' in out and "Each side released " in out
+    assert "<script>" not in out and "<p>" not in out and "<i>" not in out and "${" not in out
+    assert "&lt;script&gt;x()&lt;/script&gt;" in out
+
+
+def test_chat_command_binds_loopback_by_default_and_reads_auth():
+    args = build_parser().parse_args(["chat"])
+    assert (args.host, args.port, args.auth, args.no_browser) == ("127.0.0.1", 7860, None, False)
+    args = build_parser().parse_args(["chat", "--host", "0.0.0.0", "--port", "9000", "--auth", "u:p:q"])
+    assert (args.host, args.port, args.auth) == ("0.0.0.0", 9000, "u:p:q")
+
+
+def test_launch_settings_never_share_and_limit_uploads(tmp_path):
+    from ui.app import launch_kwargs
+    s = Settings(data_dir=tmp_path, max_file_mb=2)
+    kw = launch_kwargs(s)
+    assert kw["server_name"] == "127.0.0.1" and kw["share"] is False and kw["ssr_mode"] is False
+    assert kw["max_file_size"] == 2_000_000 and "auth" not in kw
+    assert launch_kwargs(s, auth="u:p:q")["auth"] == ("u", "p:q")
+    with pytest.raises(QAError, match="user:password"):
+        launch_kwargs(s, auth="nocolon")
