@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 from index.loading import clean_text
 from index.store import Store
-from qa import extractive
+from qa import extractive, generative
 from qa.retrieve import retrieve
 from qa.settings import Settings
 from qa.types import Answer, Article, QAError
@@ -60,6 +60,10 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         for aid in article_ids:
             store.get_article(aid)  # clear error for an unknown id
     past = user_turns(history)
+    choice = llm if llm is not None else s.llm
+    if generative.wanted(choice):  # falls back to the extractive answer, with a notice
+        return generative.ask(q, history, lambda query, history=past: retrieve(
+            store, query, history=history, article_ids=article_ids), s, choice, on_token)
     candidates = retrieve(store, q, history=past, article_ids=article_ids)
     return extractive.answer(q, candidates, max_citations=s.max_citations,
                              min_confidence=s.min_confidence)
