@@ -9,6 +9,7 @@ committed are kept in ``pending`` so a crash leaves nothing a later run cannot c
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -64,6 +65,9 @@ class Catalog:
             self.db.execute("pragma journal_mode=wal")
             self.db.executescript(_SCHEMA)
         except sqlite3.OperationalError as e:
+            if not os.access(path.parent, os.W_OK) or "readonly" in str(e):
+                raise QAError(f"the data folder {path.parent} is read-only; make it writable or set "
+                              "QA_DATA_DIR to another folder.") from None
             raise QAError(f"cannot open the catalog at {path} ({e}); check that the data folder "
                           "is writable or set QA_DATA_DIR.") from None
 

@@ -52,6 +52,9 @@ class Store:
         except OSError as e:
             raise QAError(f"cannot create the data folder {self.dir} ({e.strerror}); "
                           "set QA_DATA_DIR to a writable folder.") from None
+        if not os.access(self.dir, os.W_OK):  # Chroma and SQLite both need to write, even to read
+            raise QAError(f"the data folder {self.dir} is read-only; make it writable or set "
+                          "QA_DATA_DIR to another folder.")
         self.catalog = Catalog(self.dir / "catalog.sqlite3")
         self._check_model(settings.embed_model)
         self.embedder = embedder or PackagedEmbedding(settings.embed_model)
