@@ -239,3 +239,27 @@ def test_read_only_data_folder(data, tmp_path):
         for p, mode in modes.items():
             p.chmod(mode)
     assert index_state(store) == before and consistency_problems(store) == []
+
+
+def test_readers_never_see_an_uncommitted_article(empty_settings):
+    """A writer thread stopped inside its transaction: other threads see nothing of it."""
+    store = api.open_store(empty_settings, seed=False)
+    inside, release = threading.Event(), threading.Event()
+
+    def writer():
+        with store.catalog._tx():
+            store.catalog.db.execute("insert into articles values('half', 'Half', 'x', 's', null, null, 0)")
+            inside.set()
+            release.wait(30)
+            raise KeyboardInterrupt  # dies before the sentences: the transaction rolls back
+
+    t = threading.Thread(target=lambda: pytest.raises(KeyboardInterrupt, writer))
+    t.start()
+    assert inside.wait(30)
+    try:
+        assert not store.catalog.has("half")
+        assert [a.id for a in store.list_articles()] == []
+    finally:
+        release.set()
+        t.join(30)
+    assert store.list_articles() == []
