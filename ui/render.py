@@ -107,8 +107,10 @@ def article_html(article: Article, citations: list[tuple[int, Citation]],
         pos = end
     out.append(_txt(article.text[pos:]))
     meta = [f"{len(article.sentences)} sentences"]
-    if article.url or article.source:
-        meta.append(esc(article.url or article.source))
+    origin = article.url or article.source
+    if origin:  # a local path shows its file name only: the folder says nothing to a reader
+        meta.append(esc(origin if "://" in origin or origin.startswith("upload:")
+                        else origin.replace("\\", "/").rsplit("/", 1)[-1]))
     return (f'<div class="qa-article" data-article="{esc(article.id)}">'
             f'<h3 class="qa-title">{esc(article.title)}</h3>'
             f'<div class="qa-meta">{" &middot; ".join(meta)}</div>'
