@@ -1,0 +1,53 @@
+"""The articles panel's actions (ui.articles) on a real store, without a browser."""
+
+from __future__ import annotations
+
+from qa import api
+from qa.settings import Settings
+from ui import articles
+
+
+def test_paste_indexes_under_the_given_title_and_reports_progress(empty_settings):
+    seen = []
+    msg = articles.add_text("  Harbour news ", "The new ferry carries 240 cars.\r\nIt sails daily.",
+                            empty_settings, progress=lambda d, t: seen.append((d, t)))
+    assert msg.startswith("Added “Harbour news”")
+    (a,) = api.list_articles(settings=empty_settings)
+    assert a.title == "Harbour news" and "\r" not in api.get_article(a.id, settings=empty_settings).text
+    assert seen and seen[-1][0] == seen[-1][1] > 0  # progress reached the total
+    assert articles.choices(empty_settings) == [("Harbour news", a.id)]
+    answer = api.ask("How many cars does the ferry carry?", settings=empty_settings)
+    assert "240" in answer.text
+
+
+def test_upload_keeps_file_names_refuses_big_and_unsupported_files(tmp_path):
+    s = Settings(data_dir=tmp_path / "data", seed_dir=None, max_file_mb=0.001)  # 1 kB
+    ok = tmp_path / "page.html"
+    ok.write_text("<html><title>Town hall</title><body><script>x()</script>"
+                  "<p>The town hall reopened on Monday.</p></body></html>")
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 400)
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    msg = articles.add_uploads([str(ok), str(big), str(pdf)], s)
+    assert "Added “Town hall”" in msg
+    assert "big.txt: 0.0 MB is over the 0.001 MB upload limit (QA_MAX_FILE_MB)" in msg
+    assert "scan.pdf: unsupported file type" in msg
+    (a,) = api.list_articles(settings=s)
+    assert a.source == "upload:page.html" and "x()" not in api.get_article(a.id, settings=s).text
+
+
+def test_errors_are_one_line_statuses_not_exceptions(empty_settings):
+    assert articles.add_text("t", "   ", empty_settings) == "Paste the article text first."
+    assert articles.add_url("", empty_settings) == "Type a URL first."
+    assert articles.add_url("ftp://example.com/x", empty_settings).startswith("Error: ")
+    assert articles.remove(None, empty_settings) == "Choose an article to remove."
+    assert articles.remove("0000", empty_settings).startswith("Error: no article with id '0000'")
+    assert articles.add_uploads([], empty_settings) == "Choose a file first."
+
+
+def test_remove_deletes_the_article(empty_settings):
+    articles.add_text("Gone soon", "The bridge closes for repairs in May.", empty_settings)
+    (a,) = api.list_articles(settings=empty_settings)
+    assert articles.remove(a.id, empty_settings) == "Removed “Gone soon”."
+    assert api.list_articles(settings=empty_settings) == []
