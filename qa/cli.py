@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--article", action="append", dest="articles", metavar="ID",
                    help="only this article (repeatable)")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
+    s.add_argument("--llm", choices=["none", "openai", "llamacpp"],
+                   help="generative answer from OpenAI or a compatible server (OPENAI_BASE_URL), "
+                        "or an embedded GGUF model (QA_LLM; default none: extractive)")
+    s.add_argument("--model", metavar="NAME|FILE.gguf",
+                   help="model name for --llm openai (QA_LLM_MODEL), .gguf file for --llm llamacpp "
+                        "(QA_LLM_MODEL_PATH)")
 
     s = sub.add_parser("list", help="list indexed articles")
     s.add_argument("--json", action="store_true")
@@ -109,10 +115,25 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 def cmd_ask(args, settings: Settings) -> int:
     from qa import api
-    answer = api.ask(args.question, article_ids=args.articles, settings=settings)
+    llm = args.llm or settings.llm
+    if args.model:
+        settings = settings.with_(**{"llm_model_path" if llm == "llamacpp" else "llm_model": args.model})
+    shown: list[str] = []
+
+    def show(piece: str) -> None:  # verified text, a sentence at a time, as it is generated
+        shown.append(piece)
+        print(piece, end="", flush=True)
+
+    stream = not args.json and llm not in ("", "none")
+    answer = api.ask(args.question, article_ids=args.articles, settings=settings, llm=llm,
+                     on_token=show if stream else None)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    elif shown and "".join(shown) == answer.text:  # the text is on screen: add the sources
+        print(format_answer(answer, color=sys.stdout.isatty())[len(answer.text):])
     else:
+        if shown:  # the answer changed after streaming (a fallback): show it whole
+            print("\n")
         print(format_answer(answer, color=sys.stdout.isatty()))
     return 0
 
