@@ -35,7 +35,9 @@ def server(tmp_path_factory):
     seeds = tmp_path_factory.mktemp("ui-seeds")
     for f in SEEDS.glob("*.txt"):
         shutil.copy(f, seeds / f.name)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=seeds)
+    # A 50 kB upload limit so the limit test needs no big file; test articles are tiny.
+    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=seeds,
+                        max_file_mb=0.05)
     api.open_store(settings)
     demo, url = serve.start(settings)
     yield url, settings
@@ -124,6 +126,12 @@ def test_clicking_an_earlier_answer_shows_its_source(page):
     page.locator("#qa-chat .qa-msg").first.locator(".qa-cite").first.click()
     page.wait_for_function("document.querySelector('#qa-article-view .qa-focus')"
                            " .innerText.includes('175 prisoners')", timeout=SLOW)
+    assert page.locator("#qa-source-pick input:checked").input_value() == "1"
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_selector("#qa-article-view .qa-empty", timeout=SLOW)
+    assert page.locator("#qa-chat .qa-msg").count() == 0
+    # A new conversation starts numbering again: its first answer is turn 0.
+    assert "qa-t-0" in ask(page, "How long did Trump's call with Zelensky last?").get_attribute("class")
 
 
 def test_abstention_looks_different_and_cites_nothing(page):
@@ -158,6 +166,20 @@ def test_uploaded_article_can_be_asked_about_and_removed(page, tmp_path):
                            timeout=SLOW)
     page.wait_for_selector("#qa-only label:has-text('Quenby')", state="detached", timeout=SLOW)
     assert "qa-abstain" in ask(page, "How many visitors did the Quenby lantern festival draw?").get_attribute("class")
+
+
+def test_upload_over_the_size_limit_is_refused_with_a_clear_message(page, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("The long report. " * 4000)  # 68 kB
+    page.locator("#qa-upload input[type=file]").set_input_files(str(big))
+    toast = page.locator("[data-testid='toast-body']")
+    toast.wait_for(timeout=SLOW)
+    assert "exceed the maximum allowed size" in toast.inner_text() and "big.txt" in toast.inner_text()
+    assert "0.05 MB" in page.locator("#qa-upload").inner_text()
+    page.click("#qa-add-files")
+    page.wait_for_function("document.querySelector('#qa-status textarea').value != ''", timeout=SLOW)
+    assert page.input_value("#qa-status textarea") == "Choose a file first."
+    assert page.locator("#qa-only label").count() == 1
 
 
 EVIL = ('<img src=x onerror="window.__pwned=1; alert(1)"> Evil <b>article</b> ${window.__pwned=2}')

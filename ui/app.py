@@ -110,7 +110,7 @@ def build(settings: Settings) -> gr.Blocks:
             with gr.Column(scale=5):
                 chatbot = gr.Chatbot(label="Chat", elem_id="qa-chat", height=460,
                                      latex_delimiters=[], allow_tags=False, sanitize_html=True,
-                                     feedback_options=None, buttons=["copy"])
+                                     feedback_options=None, buttons=[])
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question about the articles…",
                                      show_label=False, scale=5, elem_id="qa-question",
@@ -152,8 +152,10 @@ def build(settings: Settings) -> gr.Blocks:
             trigger(ask_stream, [box, turns, only], chat_out, **PRIVATE).then(**scroll)
         for b in examples:
             b.click(ask_stream, [b, turns, only], chat_out, **PRIVATE).then(**scroll)
-        new_chat.click(lambda: ([], [], None, *source_view(settings, [], None)), None,
-                       [chatbot, turns, selected, source, view], **PRIVATE)
+        def reset():
+            return [], [], None, *source_view(settings, [], None)
+        new_chat.click(reset, None, [chatbot, turns, selected, source, view], **PRIVATE)
+        chatbot.clear(reset, None, [chatbot, turns, selected, source, view], **PRIVATE)
         picked.change(pick, [picked, turns], [selected, source, view], **PRIVATE).then(**scroll)
         source.input(lambda n, ts, sel: source_view(settings, ts or [], sel, n)[1], [source, turns, selected],
                      view, **PRIVATE).then(**scroll)
