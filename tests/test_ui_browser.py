@@ -195,10 +195,11 @@ def test_article_with_script_tags_renders_inert(page, server):
     page.click("#qa-add-text")
     page.wait_for_function("document.querySelector('#qa-status textarea').value.includes('Added')",
                            timeout=SLOW)
-    msg = ask(page, "How tall is the Glimmer Tower <img src=x onerror=window.__pwned=6>?")
+    question = "How tall is the Glimmer Tower <img src=x onerror=window.__pwned=6>? It's *#1* & `x`"
+    msg = ask(page, question)
     msg.locator(".qa-sources").wait_for(timeout=SLOW)
     assert "<script>window.__pwned=3;alert(3)</script>" in msg.inner_text()
-    assert "<img src=x onerror=window.__pwned=6>" in page.locator("#qa-chat .qa-question").last.inner_text()
+    assert page.locator("#qa-chat .qa-question").last.inner_text() == question  # shown verbatim
     view = page.locator("#qa-article-view")
     view.locator("mark.qa-focus").wait_for(timeout=SLOW)
     assert "<script>window.__pwned=3;alert(3)</script>" in view.inner_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 
 import pytest
@@ -94,7 +95,7 @@ def _citation(**kw) -> Citation:
 def test_render_escapes_markup_and_markdown_in_messages():
     evil = "<script>alert(1)</script> *bold* `code` $x$ [1](javascript:x)"
     html = render.question_html(evil)
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in html and "&#60;script&#62;" in html
     for ch in "*`$[":
         assert ch not in html
     a = Answer("q", "Yes <img src=x onerror=alert(1)> [1] [7]", (_citation(title=evil),))
@@ -102,6 +103,13 @@ def test_render_escapes_markup_and_markdown_in_messages():
     assert "<img" not in out and "<script>" not in out
     assert out.count('class="qa-cite') == 1  # [7] names no citation: left as text
     assert "qa-t-3" in out and "paragraph 1, sentence 2" in out
+
+
+@pytest.mark.parametrize("text", ["it's #1 & \"quoted\"", "QA_SEED_DIR=''", "a &amp; b &#x27; <i>",
+                                  "x*y_z `c` ~s~ $5 [1] | \\n"])
+def test_escaped_text_reads_back_exactly(text):
+    assert html.unescape(render.esc(text)) == text
+    assert "<" not in render.esc(text) and "&amp;#" not in render.esc(text)
 
 
 def test_render_abstention_is_marked_and_cites_nothing():

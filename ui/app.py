@@ -165,7 +165,12 @@ def build(settings: Settings) -> gr.Blocks:
         p_btn.click(on_paste, [p_title, p_text, only], [status, p_title, p_text, only, rm_pick],
                     **PRIVATE)
         rm_btn.click(on_remove, [rm_pick, only], [status, only, rm_pick], **PRIVATE)
-        demo.load(refresh, None, [only, rm_pick], **PRIVATE)
+        def first_load():
+            try:  # the index may still be opening (warm-up) or broken: say so, keep the page
+                return *refresh(), gr.skip()
+            except QAError as e:
+                return gr.skip(), gr.skip(), f"Error: {e}"
+        demo.load(first_load, None, [only, rm_pick, status], **PRIVATE)
         gr.api(ask_api, api_name="ask")
     return demo
 

@@ -17,15 +17,15 @@ import re
 from qa.types import Answer, Article, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_~$[]|#"}
 
 
 def esc(text: str) -> str:
     """Escape for HTML and neutralise what the chatbot's Markdown / LaTeX pass would act on."""
-    s = html.escape(text, quote=True)
-    # Backslash-escapes survive Markdown as the literal character; "$" would start LaTeX,
-    # "*_`~" would become emphasis or code. Newlines become spaces to keep one line.
-    s = re.sub(r"([\\`*_~$\[\]|#])", lambda m: "&#%d;" % ord(m.group(1)), s)
-    return re.sub(r"\s+", " ", s)
+    # One pass, so no entity is escaped twice. "$" would start LaTeX, "*_`~" emphasis or code,
+    # "[]" links; as numeric entities Markdown leaves them alone and the browser shows them.
+    # Whitespace runs become one space to keep the message on one line.
+    return re.sub(r"\s+", " ", text.translate(_ESCAPES))
 
 
 def _txt(text: str) -> str:
