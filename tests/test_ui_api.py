@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 
@@ -10,6 +11,7 @@ import pytest
 from qa import api
 
 gradio_client = pytest.importorskip("gradio_client")
+OUTGOING: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +23,27 @@ def server(tmp_path_factory):
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-api") / "data", seed_dir=seeds)
     api.open_store(settings)
-    demo, url = serve.start(settings, auth="reader:s3cret pass")
-    yield url, settings
-    demo.close()
+    # Record every outgoing connection the server makes (start-up, analytics, version checks).
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            OUTGOING.append(address[0])
+        return real_connect(sock, address)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *a, **k):  # name lookups too: offline, a lookup fails before connect
+        OUTGOING.append(host.decode() if isinstance(host, bytes) else str(host))
+        return real_getaddrinfo(host, *a, **k)
+    socket.socket.connect = connect
+    socket.getaddrinfo = getaddrinfo
+    try:
+        demo, url = serve.start(settings, auth="reader:s3cret pass")
+        yield url, settings
+        demo.close()
+    finally:
+        socket.socket.connect = real_connect
+        socket.getaddrinfo = real_getaddrinfo
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +88,9 @@ def test_only_ask_is_exposed_and_login_is_required(client, server):
         gradio_client.Client(server[0], verbose=False)
     with pytest.raises(urllib.error.HTTPError, match="401"):
         urllib.request.urlopen(server[0] + "config", timeout=10)
+
+
+def test_server_and_client_talk_to_nothing_but_loopback(client):
+    client.predict("How many prisoners were exchanged?", api_name="/ask")
+    assert OUTGOING, "the recorder saw no connection at all"
+    assert {a for a in OUTGOING if a not in ("127.0.0.1", "::1", "localhost", "None")} == set()
