@@ -148,10 +148,13 @@ def build(settings: Settings) -> gr.Blocks:
 
         scroll = {"fn": None, "js": "() => window.qaScrollToFocus && window.qaScrollToFocus()", **PRIVATE}
         chat_out = [chatbot, turns, box, selected, source, view]
+        # All ways of asking share one queue (one answer at a time, in order); so do the
+        # article changes, so two ingests never race for the index's write lock.
+        asking = {"concurrency_id": "answer", **PRIVATE}
         for trigger in (box.submit, send.click):
-            trigger(ask_stream, [box, turns, only], chat_out, **PRIVATE).then(**scroll)
+            trigger(ask_stream, [box, turns, only], chat_out, **asking).then(**scroll)
         for b in examples:
-            b.click(ask_stream, [b, turns, only], chat_out, **PRIVATE).then(**scroll)
+            b.click(ask_stream, [b, turns, only], chat_out, **asking).then(**scroll)
         def reset():
             return [], [], None, *source_view(settings, [], None)
         new_chat.click(reset, None, [chatbot, turns, selected, source, view], **PRIVATE)
@@ -160,11 +163,12 @@ def build(settings: Settings) -> gr.Blocks:
         source.input(lambda n, ts, sel: source_view(settings, ts or [], sel, n)[1], [source, turns, selected],
                      view, **PRIVATE).then(**scroll)
 
-        up_btn.click(on_upload, [files, only], [status, files, only, rm_pick], **PRIVATE)
-        url_btn.click(on_url, [url, only], [status, url, only, rm_pick], **PRIVATE)
+        changing = {"concurrency_id": "articles", **PRIVATE}
+        up_btn.click(on_upload, [files, only], [status, files, only, rm_pick], **changing)
+        url_btn.click(on_url, [url, only], [status, url, only, rm_pick], **changing)
         p_btn.click(on_paste, [p_title, p_text, only], [status, p_title, p_text, only, rm_pick],
-                    **PRIVATE)
-        rm_btn.click(on_remove, [rm_pick, only], [status, only, rm_pick], **PRIVATE)
+                    **changing)
+        rm_btn.click(on_remove, [rm_pick, only], [status, only, rm_pick], **changing)
         def first_load():
             try:  # the index may still be opening (warm-up) or broken: say so, keep the page
                 return *refresh(), gr.skip()
