@@ -11,6 +11,7 @@ import threading
 from typing import Callable, Iterable
 
 from index.loading import clean_text
+from index.loading import iter_folder
 from index.store import Store
 from qa import extractive, generative
 from qa.retrieve import retrieve
@@ -37,8 +38,14 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
         if seed and s.seed_dir and store.never_written():
             if not s.seed_dir.is_dir():
                 raise QAError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set QA_SEED_DIR=''.")
-            store.ingest([str(s.seed_dir)])
+            store.ingest([str(p) for p in iter_folder(s.seed_dir) if p.name.lower() != "readme.md"])
     return store
+
+
+def close_store(settings: Settings) -> None:
+    """Forget the cached store for these settings (e.g. before deleting its folder)."""
+    with _lock:
+        _stores.pop((str(settings.data_dir), settings.chroma_url, settings.embed_model), None)
 
 
 def ask(question: str, *, history: Iterable | None = None, article_ids: list[str] | None = None,

@@ -87,7 +87,7 @@ def progress_bar(desc: str):
 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
-            if total < 200:
+            if total < 200 or not sys.stderr.isatty():
                 return
             state["bar"] = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
         bar = state["bar"]

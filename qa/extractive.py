@@ -7,8 +7,7 @@ holds little of the question, the answer abstains rather than cite something unr
 
 from __future__ import annotations
 
-import re
-
+from index.catalog import query_terms
 from qa.retrieve import Candidate
 from qa.spans import answer_type, best_span
 from qa.types import Answer, Citation
@@ -33,7 +32,7 @@ def answer(question: str, candidates: list[Candidate], *, max_citations: int,
     chosen = [top] + [c for c in candidates[1:max_citations]
                       if c.score >= NEAR_TIE * top.score and confidence(c) >= min_confidence]
     qtype = answer_type(question)
-    qterms = {w.lower() for w in re.findall(r"\w+", question)}
+    qterms = set(query_terms(question))
     cites = []
     for c in chosen:
         span = best_span(c.text, question, qtype, qterms)

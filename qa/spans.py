@@ -57,6 +57,8 @@ def type_spans(sentence: str, qtype: str | None, question: str) -> list[tuple[in
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
     out = []
     for m in _PATTERNS[qtype].finditer(sentence):
+        # group 1 of "place" is a name after a preposition ("in Saudi Arabia"): the likeliest
+        # answer to "where", so it is listed before bare names
         g = next((i for i in range(1, (m.re.groups or 0) + 1) if m.group(i)), 0)
         s, e = m.span(g)
         while e > s and sentence[e - 1] in ".,;:'’":
@@ -65,8 +67,8 @@ def type_spans(sentence: str, qtype: str | None, question: str) -> list[tuple[in
         if e > s and words and not all(w in qwords for w in words):
             if qtype in ("person", "place") and s == 0 and len(words) == 1 and words[0] in _SENTENCE_STARTERS:
                 continue
-            out.append((s, e))
-    return out
+            out.append((s, e, g))
+    return [(s, e) for s, e, _ in sorted(out, key=lambda x: x[2] != 1 and qtype == "place")]
 
 
 _SENTENCE_STARTERS = {"the", "a", "an", "in", "on", "at", "but", "however", "after", "before", "this",
@@ -80,6 +82,6 @@ def best_span(sentence: str, question: str, qtype: str | None, qterms: set[str])
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", sentence) if m.group(0).lower() in qterms]
-    if not anchors:
+    if not anchors or qtype == "place" and len(spans) > 1:
         return spans[0]
     return min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
