@@ -145,3 +145,16 @@ def test_launch_settings_never_share_and_limit_uploads(tmp_path):
     assert launch_kwargs(s, auth="u:p:q")["auth"] == ("u", "p:q")
     with pytest.raises(QAError, match="user:password"):
         launch_kwargs(s, auth="nocolon")
+
+
+def test_chat_command_takes_the_login_from_qa_auth(monkeypatch, tmp_path):
+    from qa import cli
+    from ui import serve
+    seen = {}
+    monkeypatch.setattr(serve, "run", lambda settings, **kw: seen.update(kw, data_dir=settings.data_dir))
+    monkeypatch.setenv("QA_AUTH", "ann:pw")
+    assert cli.main(["--data-dir", str(tmp_path), "chat", "--no-browser"]) == 0
+    assert seen == {"host": "127.0.0.1", "port": 7860, "auth": "ann:pw", "open_browser": False,
+                    "data_dir": tmp_path}
+    assert cli.main(["chat", "--auth", "bob:x"]) == 0 and seen["auth"] == "bob:x"
+    assert seen["open_browser"] is True
