@@ -67,7 +67,9 @@ def test_ask_endpoint_takes_optional_history_and_article_ids(client, server):
     _, settings = server
     seed = next(a for a in api.list_articles(settings=settings) if a.title.startswith("US President"))
     got = client.predict(question="How long did it last?", article_ids=[seed.id],
-                         history=[{"role": "user", "content": [{"type": "text", "text": "Trump's call with Zelensky"}]}],
+                         # gradio 6 history: content may be a list of blocks
+                         history=[{"role": "user",
+                                   "content": [{"type": "text", "text": "Trump's call with Zelensky"}]}],
                          api_name="/ask")
     assert "hour" in got["text"]
     assert {c["article_id"] for c in got["citations"]} == {seed.id}

@@ -18,7 +18,8 @@ from qa.settings import Settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian chromium not installed (scripts/test.sh installs it)")
+pytestmark = pytest.mark.skipif(not CHROMIUM,
+                                reason="Debian chromium not installed (scripts/test.sh installs it)")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parent.parent
@@ -120,9 +121,8 @@ def test_clicking_an_earlier_answer_shows_its_source(page):
     ask(page, "How many prisoners were exchanged?").locator(".qa-sources").wait_for(timeout=SLOW)
     second = ask(page, "Who rejected a full 30-day ceasefire?")
     second.locator(".qa-sources").wait_for(timeout=SLOW)
-    page.wait_for_function("document.querySelector('#qa-article-view .qa-focus')"
-                           " && document.querySelector('#qa-article-view .qa-focus').innerText.includes('Putin rejected')",
-                           timeout=SLOW)
+    focus = "document.querySelector('#qa-article-view .qa-focus')"
+    page.wait_for_function(f"{focus} && {focus}.innerText.includes('Putin rejected')", timeout=SLOW)
     page.locator("#qa-chat .qa-msg").first.locator(".qa-cite").first.click()
     page.wait_for_function("document.querySelector('#qa-article-view .qa-focus')"
                            " .innerText.includes('175 prisoners')", timeout=SLOW)
@@ -141,6 +141,9 @@ def test_abstention_looks_different_and_cites_nothing(page):
     assert page.locator("#qa-article-view mark").count() == 0
 
 
+FESTIVAL_Q = "How many visitors did the Quenby lantern festival draw?"
+
+
 def test_uploaded_article_can_be_asked_about_and_removed(page, tmp_path):
     f = tmp_path / "festival.txt"
     f.write_text("Quenby lantern festival\n\nThe Quenby lantern festival drew 4812 visitors this "
@@ -150,12 +153,12 @@ def test_uploaded_article_can_be_asked_about_and_removed(page, tmp_path):
     page.wait_for_function("document.querySelector('#qa-status textarea').value.includes('Added')",
                            timeout=SLOW)
     page.wait_for_selector("#qa-only label:has-text('Quenby lantern festival')", timeout=SLOW)
-    msg = ask(page, "How many visitors did the Quenby lantern festival draw?")
+    msg = ask(page, FESTIVAL_Q)
     msg.locator(".qa-sources").wait_for(timeout=SLOW)
     assert "4812" in msg.inner_text()
     # Restricting to the seed article must not find the festival.
     page.locator(f"#qa-only label:has-text('{SEED_TITLE}') input").check()
-    assert "qa-abstain" in ask(page, "How many visitors did the Quenby lantern festival draw?").get_attribute("class")
+    assert "qa-abstain" in ask(page, FESTIVAL_Q).get_attribute("class")
     page.locator(f"#qa-only label:has-text('{SEED_TITLE}') input").uncheck()
 
     page.get_by_role("tab", name="Remove").click()
@@ -165,7 +168,7 @@ def test_uploaded_article_can_be_asked_about_and_removed(page, tmp_path):
     page.wait_for_function("document.querySelector('#qa-status textarea').value.includes('Removed')",
                            timeout=SLOW)
     page.wait_for_selector("#qa-only label:has-text('Quenby')", state="detached", timeout=SLOW)
-    assert "qa-abstain" in ask(page, "How many visitors did the Quenby lantern festival draw?").get_attribute("class")
+    assert "qa-abstain" in ask(page, FESTIVAL_Q).get_attribute("class")
 
 
 def test_upload_over_the_size_limit_is_refused_with_a_clear_message(page, tmp_path):
