@@ -74,7 +74,11 @@ def build_messages(question: str, sources: list[Candidate], tag: str | None = No
             title = c.title
             lines.append(f"Article: {_defang(title, tag)}")
         lines.append(f"[{n}] {_defang(c.text, tag)}")
-    user = f"<{tag}>\n" + "\n".join(lines) + f"\n</{tag}>\n\nQuestion: {question}"
+    # The rules are repeated after the data: small models follow what they read last, and
+    # so the last word is ours, not an article's.
+    user = (f"<{tag}>\n" + "\n".join(lines) + f"\n</{tag}>\n\nQuestion: {question}\n\n"
+            "Answer from the numbered sentences, and write the number of the sentence you used "
+            f"in square brackets after each sentence, like this: Prices rose [2]. If they do not answer it: {CANNOT}")
     return [{"role": "system", "content": SYSTEM.format(tag=tag, cannot=CANNOT)},
             {"role": "user", "content": user}]
 
@@ -121,8 +125,8 @@ def _notice(stream: ClaimStream) -> str | None:
     parts = []
     if stream.removed:
         n = len(stream.removed)
-        parts.append(f"{n} sentence{'s' * (n > 1)} of the generated answer left out "
-                     f"({stream.removed[0]})")
+        parts.append(f"{n} sentence{'s' * (n > 1)} of the generated answer left out, "
+                     f"e.g. {stream.removed[0]}")
     bad = stream.markers_dropped + stream.citations_dropped
     if bad:
         parts.append(f"{bad} citation{'s' * (bad > 1)} that did not check out removed")

@@ -273,3 +273,14 @@ def test_final_text_rechecks(server, seeded_settings):
     a = ask("How many prisoners were exchanged, and how long was the call?", seeded_settings)
     assert a.text == "Trump said the call with Zelensky lasted about an hour [1]."
     assert check(re.sub(r"\[\d+\]", "", a.text), [c.sentence for c in a.citations]).supported
+
+
+def test_cli_streams_the_answer_then_the_sources(server, seeded_settings, capsys):
+    from qa.cli import main
+    server.replies = [lambda b: f"Each side released 175 prisoners of war [{numbered(b, PRISONERS)}]."]
+    code = main(["--data-dir", str(seeded_settings.data_dir), "ask", "--llm", "openai",
+                 "--model", "some-model", "How many prisoners were exchanged?"])
+    out = capsys.readouterr().out
+    assert code == 0 and server.requests[-1]["model"] == "some-model"
+    assert out.count("Each side released 175 prisoners of war [1].") == 1  # streamed, not repeated
+    assert out.index("[1].") < out.index("Sources:") < out.index("chars ")
