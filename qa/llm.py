@@ -8,6 +8,7 @@ extractive answer instead of showing a traceback.
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import threading
@@ -122,6 +123,18 @@ class OpenAIChat:
 _models: dict[str, object] = {}
 _gen_locks: dict[str, threading.Lock] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed here, not by Llama.__del__ at interpreter exit, where llama_cpp's globals are
+    # already gone and it prints "Exception ignored ... TypeError" on every CLI run.
+    for model in _models.values():
+        try:
+            model.close()
+        except Exception:
+            pass
+    _models.clear()
 
 
 class LlamaCppChat:
