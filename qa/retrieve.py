@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from index.catalog import query_terms
 from index.store import Store
+from qa.lexical import coverage, pairs_near, stem, stems
 from qa.spans import answer_type, type_spans
 
 K_DENSE = 40
@@ -23,8 +24,7 @@ K_BM25 = 40
 RRF_K = 20
 
 # weights of the linear sentence score (all features are in [0, 1])
-W = {"dense": 1.0, "cover": 1.2, "cover_ctx": 0.4, "rrf": 0.6, "typed": 0.35, "bm25": 0.0,
-     "pairs": 0.3, "length": 0.0}
+W = {"dense": 1.0, "cover": 1.2, "cover_ctx": 0.4, "rrf": 0.6, "typed": 0.35, "pairs": 0.3}
 
 
 @dataclass
@@ -44,35 +44,6 @@ class Candidate:
         return (self.article_id, self.index)
 
 
-def _stem(w: str) -> str:
-    w = w.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    for suf in ("ations", "ation", "ings", "ing", "edly", "ed", "ies", "es", "ly", "s"):
-        if len(w) - len(suf) >= 3 and w.endswith(suf):
-            return w[: -len(suf)]
-    return w
-
-
-def _stems(text: str) -> set[str]:
-    return {_stem(t) for t in re.findall(r"\w+", text)}
-
-
-def _pairs_near(pairs: set[tuple[str, str]], seq: list[str], window: int = 4) -> float:
-    """How closely consecutive question words stay together in the sentence: each pair scores
-    1 when adjacent, 1/d at distance d (up to ``window``), averaged over the pairs."""
-    if not pairs:
-        return 0.0
-    pos: dict[str, list[int]] = {}
-    for i, t in enumerate(seq):
-        pos.setdefault(t, []).append(i)
-    total = 0.0
-    for a, b in pairs:
-        d = min((abs(i - j) for i in pos.get(a, ()) for j in pos.get(b, ())), default=window + 1)
-        total += 1 / d if 0 < d <= window else 0.0
-    return total / len(pairs)
-
-
 def retrieval_query(question: str, history: list[str]) -> str:
     """The question, plus the previous question when this one leans on it ("And how long...?")."""
     if not history:
@@ -89,8 +60,6 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
     terms = query_terms(query)
     dense = store.vectors.search(store.embedder.embed_query(query), K_DENSE, article_ids)
     lexical = store.catalog.bm25(terms, K_BM25, article_ids)
-    bm25_max = max((sc for _, _, sc in lexical), default=0.0) or 1.0
-    bm25 = {(a, i): sc / bm25_max for a, i, sc in lexical}
     ranks_d = {(a, i): r for r, (a, i, _) in enumerate(dense)}
     ranks_b = {(a, i): r for r, (a, i, _) in enumerate(lexical)}
     cos = {(a, i): s for a, i, s in dense}
@@ -99,10 +68,9 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
         return []
     rows = store.catalog.sentences_around(keys)
     n, df = store.catalog.doc_freq(terms)
-    idf = {_stem(t): math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
-    idf_total = sum(idf.values()) or 1.0
+    idf = {stem(t): math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in terms}
     qtype = answer_type(question)
-    q_seq = [_stem(t) for t in terms]
+    q_seq = [stem(t) for t in terms]
     pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:])}
     missing_cos = min(cos.values()) if cos else 0.0
     out = []
@@ -111,21 +79,18 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
             continue
         title, start, end, para, text = rows[key]
         ctx = " ".join(rows[(key[0], key[1] + d)][4] for d in (-1, 1) if (key[0], key[1] + d) in rows)
-        s_seq = [_stem(t) for t in re.findall(r"\w+", text)]
+        s_seq = stems(text)
         s_stems = set(s_seq)
-        c_stems = s_stems | _stems(ctx) | _stems(title)
         f = {
             "dense": max(0.0, cos.get(key, missing_cos)),
-            "cover": sum(w for t, w in idf.items() if t in s_stems) / idf_total,
-            "cover_ctx": sum(w for t, w in idf.items() if t in c_stems) / idf_total,
-            "rrf": (1 / (RRF_K + ranks_d[key]) if key in ranks_d else 0.0)
-            + (1 / (RRF_K + ranks_b[key]) if key in ranks_b else 0.0),
+            "cover": coverage(idf, s_stems),
+            "cover_ctx": coverage(idf, s_stems | set(stems(ctx)) | set(stems(title))),
+            # reciprocal-rank fusion, scaled so 1.0 = ranked first in both lists
+            "rrf": RRF_K / 2 * ((1 / (RRF_K + ranks_d[key]) if key in ranks_d else 0.0)
+                                + (1 / (RRF_K + ranks_b[key]) if key in ranks_b else 0.0)),
             "typed": 1.0 if type_spans(text, qtype, question) else 0.0,
-            "bm25": bm25.get(key, 0.0),
-            "pairs": _pairs_near(pairs, s_seq),
-            "length": min(1.0, len(s_seq) / 60),
+            "pairs": pairs_near(pairs, s_seq),
         }
-        f["rrf"] *= RRF_K / 2  # 1.0 for a sentence ranked first in both lists
         c = Candidate(key[0], key[1], title, start, end, para, text, f)
         c.score = sum(W[k] * v for k, v in f.items())
         out.append(c)
