@@ -13,6 +13,7 @@ from qa.spans import answer_type, best_span
 from qa.types import Answer, Citation
 
 NOT_FOUND = "The articles do not say."
+ADJACENT_RATIO = 0.75  # see _typed_first
 NEAR_TIE = 0.88  # a further sentence is cited when its score is at least this share of the best
 
 
@@ -24,14 +25,32 @@ def confidence(c: Candidate) -> float:
     return round(0.55 * lexical + 0.45 * semantic, 4)
 
 
+def _typed_first(candidates: list[Candidate], qtype: str | None) -> list[Candidate]:
+    """Put first the neighbour that holds the asked-for thing when the best sentence lacks it.
+
+    "How many prisoners were exchanged?" matches "...made an exchange of prisoners on
+    Wednesday." best, but the number is in the next sentence: "Each side released 175
+    prisoners of war." Only an adjacent sentence of nearly the same score qualifies.
+    """
+    top = candidates[0]
+    if qtype is None or top.features.get("typed"):
+        return candidates
+    for c in candidates[1:6]:
+        if (c.features.get("typed") and c.score >= ADJACENT_RATIO * top.score
+                and c.article_id == top.article_id and abs(c.index - top.index) == 1):
+            return [c] + [x for x in candidates if x is not c]
+    return candidates
+
+
 def answer(question: str, candidates: list[Candidate], *, max_citations: int,
            min_confidence: float) -> Answer:
     if not candidates or confidence(candidates[0]) < min_confidence:
         return Answer(question, NOT_FOUND, (), abstained=True)
+    qtype = answer_type(question)
+    candidates = _typed_first(candidates, qtype)
     top = candidates[0]
     chosen = [top] + [c for c in candidates[1:max_citations]
                       if c.score >= NEAR_TIE * top.score and confidence(c) >= min_confidence]
-    qtype = answer_type(question)
     qterms = set(query_terms(question))
     cites = []
     for c in chosen:
