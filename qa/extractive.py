@@ -14,7 +14,7 @@ from qa.types import Answer, Citation
 
 NOT_FOUND = "The articles do not say."
 ADJACENT_RATIO = 0.75  # see _typed_first
-NEAR_TIE = 0.88  # a further sentence is cited when its score is at least this share of the best
+NEAR_TIE = 0.80  # a further sentence is cited when its score is at least this share of the best
 
 
 def confidence(c: Candidate) -> float:
