@@ -1,0 +1,126 @@
+"""A real Chroma server (``chroma run`` on loopback) instead of the embedded store.
+
+Same articles in both; the answers must cite the same sentences. Stopping the server gives one
+line saying what to do; starting it again is enough to recover.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from qa import api
+from qa.settings import Settings
+from qa.types import QAError
+
+from conftest import SEED_FILE
+
+CHROMA = Path(sys.executable).with_name("chroma")
+QUESTIONS = ["How many prisoners were exchanged?", "How many passengers did the ferry carry?",
+             "Who repaired the bridge?"]
+STORY = ("Harbour news\nThe ferry carried 140 passengers on Sunday. The old bridge was repaired by "
+         "a crew from Leith. It reopened to traffic on Monday morning.\n")
+
+pytestmark = pytest.mark.skipif(not CHROMA.exists() and not shutil.which("chroma"),
+                                reason="the chroma CLI comes with chromadb")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChromaServer:
+    def __init__(self, path: Path) -> None:
+        self.path, self.port, self.proc = path, _free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
+        self.proc = subprocess.Popen([exe, "run", "--path", str(self.path), "--host", "127.0.0.1",
+                                      "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "chroma run exited"
+            try:
+                urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("chroma run did not answer its heartbeat in 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = ChromaServer(tmp_path / "chroma-server")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _cited(settings: Settings, question: str) -> list[tuple[str, int, int]]:
+    return [(c.article_id, c.start, c.end) for c in api.ask(question, settings=settings).citations]
+
+
+def test_server_answers_like_the_embedded_store_and_recovers(server, tmp_path):
+    story = tmp_path / "story.txt"
+    story.write_text(STORY)
+    remote = Settings(data_dir=tmp_path / "remote", seed_dir=None, chroma_url=server.url)
+    local = Settings(data_dir=tmp_path / "local", seed_dir=None)
+    try:
+        for s in (remote, local):
+            api.ingest([str(SEED_FILE), str(story)], settings=s)
+        assert api.open_store(remote).vectors.count() == api.open_store(local).vectors.count() > 0
+        assert not (tmp_path / "remote" / "chroma").exists()  # vectors live on the server only
+        for q in QUESTIONS:
+            assert _cited(remote, q) == _cited(local, q), q
+        assert "140" in api.ask(QUESTIONS[1], settings=remote).citations[0].sentence
+
+        # remove works against the server: the article's vectors go too
+        story = next(a for a in api.list_articles(settings=remote) if a.title == "Harbour news")
+        story_id, n_sentences = story.id, story.to_dict()["sentences"]
+        before = api.open_store(remote).vectors.count()
+        api.remove(story_id, settings=remote)
+        api.remove(story_id, settings=local)
+        assert api.open_store(remote).vectors.count() == before - n_sentences
+        for q in QUESTIONS:
+            assert _cited(remote, q) == _cited(local, q), q
+
+        # the server goes away mid-session: one line that says what to do
+        server.stop()
+        with pytest.raises(QAError) as err:
+            api.ask(QUESTIONS[0], settings=remote)
+        msg = str(err.value)
+        assert "\n" not in msg and server.url in msg and "start it again" in msg
+
+        # a new process pointed at the dead server fails the same way, through the CLI
+        cli = subprocess.run([str(Path(sys.executable).with_name("qa")), "--data-dir", str(tmp_path / "remote"),
+                              "--chroma-url", server.url, "ask", QUESTIONS[0]],
+                             capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 1
+        assert cli.stderr.count("\n") == 1 and "qa: error:" in cli.stderr and server.url in cli.stderr
+
+        # started again (same folder, same port): the same session answers as before
+        server.start()
+        assert _cited(remote, QUESTIONS[0]) == _cited(local, QUESTIONS[0])
+    finally:
+        api.close_store(remote)
+        api.close_store(local)
