@@ -37,8 +37,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def one_start(browser, data_dir: Path) -> tuple[float, float]:
-    """(seconds until the server answers HTTP, seconds until the page is usable)."""
+def one_start(browser, data_dir: Path) -> tuple[float, float, float]:
+    """Seconds until the server answers HTTP, the question box shows, the page is usable."""
     port = free_port()
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False",
            "HF_HUB_OFFLINE": "1"}
@@ -59,10 +59,11 @@ def one_start(browser, data_dir: Path) -> tuple[float, float]:
         page = browser.new_page()
         page.goto(url, wait_until="load")
         page.wait_for_selector("#qa-question textarea", timeout=60_000)
+        shown = time.perf_counter() - t0
         page.wait_for_selector(f"#qa-only label:has-text('{SEED_TITLE}')", timeout=60_000)
         usable = time.perf_counter() - t0
         page.close()
-        return http, usable
+        return http, shown, usable
     finally:
         proc.terminate()
         proc.wait(10)
@@ -85,11 +86,12 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     kind = "warm (data folder already seeded)" if args.warm else "cold (fresh data folder, seeds embedded)"
-    for i, (http, usable) in enumerate(results, 1):
-        print(f"run {i}: server up {http:.2f} s, page usable {usable:.2f} s")
-    usable = [u for _, u in results]
+    for i, (http, shown, usable) in enumerate(results, 1):
+        print(f"run {i}: server up {http:.2f} s, question box {shown:.2f} s, page usable {usable:.2f} s")
+    usable = [u for *_, u in results]
     print(f"{kind}: median {statistics.median(usable):.2f} s, max {max(usable):.2f} s "
-          f"over {len(usable)} runs ({os.cpu_count()} cores, {sys.version.split()[0]})")
+          f"over {len(usable)} runs ({os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr  # noqa: E402
 
-from qa import api  # noqa: E402
+import qa  # noqa: E402  (its functions load the index lazily: the page can start first)
 from qa.settings import Settings  # noqa: E402
 from qa.types import QAError  # noqa: E402
 from ui import articles, chat, render  # noqa: E402
@@ -41,7 +41,7 @@ def source_view(settings: Settings, turns: list[chat.Turn], turn: int | None, n:
     focus = cites[n - 1][1]
     radio = gr.update(choices=[(render.source_label(k, c), k) for k, c in cites], value=n)
     try:
-        article = api.get_article(focus.article_id, settings=settings)
+        article = qa.get_article(focus.article_id, settings=settings)
     except QAError:
         return radio, render.placeholder_html("That article has been removed.")
     return radio, render.article_html(article, [(k, c) for k, c in cites
@@ -97,7 +97,7 @@ def build(settings: Settings) -> gr.Blocks:
                 history: list | None = None) -> dict:
         """Answer a question from the indexed articles; returns qa.Answer.to_dict()."""
         try:
-            return api.ask(question, history=history, article_ids=article_ids or None,
+            return qa.ask(question, history=history, article_ids=article_ids or None,
                            settings=settings).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
@@ -113,8 +113,7 @@ def build(settings: Settings) -> gr.Blocks:
                                      feedback_options=None, buttons=[])
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question about the articles…",
-                                     show_label=False, scale=5, elem_id="qa-question",
-                                     max_length=api.MAX_QUESTION_CHARS)
+                                     show_label=False, scale=5, elem_id="qa-question")
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                 with gr.Row(elem_id="qa-examples"):
                     examples = [gr.Button(q, size="sm") for q in EXAMPLES]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from index.loading import HTML_EXT, TEXT_EXT, Document, parse
-from qa import api
+import qa
 from qa.settings import Settings
 from qa.types import Article, QAError
 
@@ -20,10 +20,15 @@ UPLOAD_TYPES = sorted(TEXT_EXT | HTML_EXT)
 Progress = Callable[[int, int], None]
 
 
+def _store(settings: Settings):
+    from qa.api import open_store  # imported late: the index stack is slow to import
+    return open_store(settings)
+
+
 def choices(settings: Settings) -> list[tuple[str, str]]:
     """(label, id) pairs of the indexed articles, for checkboxes and the remove menu."""
     return [(a.title, a.id)
-            for a in api.list_articles(settings=settings)]
+            for a in qa.list_articles(settings=settings)]
 
 
 def _added(articles: list[Article], errors: list[str]) -> str:
@@ -63,7 +68,7 @@ def add_uploads(paths: list[str], settings: Settings, progress: Progress | None 
                 errors.append(str(e))
         if not docs and not errors:
             return "Choose a file first."
-        added = api.open_store(settings).add_documents(docs, progress=progress) if docs else []
+        added = _store(settings).add_documents(docs, progress=progress) if docs else []
         return _added(added, errors)
     return _guard(run)
 
@@ -72,7 +77,7 @@ def add_url(url: str, settings: Settings, progress: Progress | None = None) -> s
     url = (url or "").strip()
     if not url:
         return "Type a URL first."
-    return _guard(lambda: _added(api.ingest([url], settings=settings, progress=progress), []))
+    return _guard(lambda: _added(qa.ingest([url], settings=settings, progress=progress), []))
 
 
 def add_text(title: str, text: str, settings: Settings, progress: Progress | None = None) -> str:
@@ -87,7 +92,7 @@ def add_text(title: str, text: str, settings: Settings, progress: Progress | Non
         doc = next(parse(text.encode("utf-8"), ".txt", source="", default_title="Pasted text"))
         if (title or "").strip():
             doc = Document(title.strip(), doc.text, doc.source)
-        return _added(api.open_store(settings).add_documents([doc], progress=progress), [])
+        return _added(_store(settings).add_documents([doc], progress=progress), [])
     return _guard(run)
 
 
@@ -96,7 +101,7 @@ def remove(article_id: str | None, settings: Settings) -> str:
         return "Choose an article to remove."
 
     def run() -> str:
-        title = api.get_article(article_id, settings=settings).title
-        api.remove(article_id, settings=settings)
+        title = qa.get_article(article_id, settings=settings).title
+        qa.remove(article_id, settings=settings)
         return f"Removed “{title}”."
     return _guard(run)

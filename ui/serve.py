@@ -1,8 +1,10 @@
-"""Start the chat page: open (and seed) the index while gradio loads, then serve until stopped.
+"""Start the chat page: serve first, then open (and seed) the index while the browser loads it.
 
-Importing gradio (~3 s) and opening the index (~2-3 s, plus embedding the seed article on the
-very first run) are independent, so the index opens in a thread meanwhile: the page's first
-request for the article list finds it ready, which keeps the cold start well under 8 s.
+Importing gradio (~3 s) and importing + opening the index (~2.5 s, plus embedding the seed
+article on the very first run) are both CPU-bound Python: run side by side in one process
+they only share the GIL. So the server starts first and the index opens in a thread while
+the browser (another process, another core) loads the page; the page's first request for the
+article list waits for it. Measured with bench/ui_startup.py.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         auth: str | None = None, open_browser: bool = True) -> None:
     """Serve the page until interrupted (blocks)."""
     logging.basicConfig(level=logging.WARNING, format="qa chat: %(message)s")
-    warm_up(settings)
     from ui import app  # imports gradio
 
     kwargs = app.launch_kwargs(settings, host=host, port=port, auth=auth, open_browser=open_browser)
@@ -48,9 +49,11 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"qa chat: serving http://{shown}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
-        demo.launch(**kwargs)
+        demo.launch(prevent_thread_lock=True, **kwargs)
     except OSError as e:
         raise QAError(f"cannot serve on {host}:{port} ({e}); pick another --port.") from None
+    warm_up(settings)
+    demo.block_thread()  # until Ctrl+C
 
 
 def start(settings: Settings, *, host: str = "127.0.0.1", port: int = 0, auth: str | None = None):
@@ -61,6 +64,7 @@ def start(settings: Settings, *, host: str = "127.0.0.1", port: int = 0, auth: s
     kwargs = app.launch_kwargs(settings, host=host, port=port, auth=auth)
     demo = app.build(settings)
     demo.launch(prevent_thread_lock=True, **kwargs)
+    warm_up(settings)
     return demo, f"http://{host}:{port}/"
 
 
