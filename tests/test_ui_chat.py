@@ -158,3 +158,18 @@ def test_chat_command_takes_the_login_from_qa_auth(monkeypatch, tmp_path):
                     "data_dir": tmp_path}
     assert cli.main(["chat", "--auth", "bob:x"]) == 0 and seen["auth"] == "bob:x"
     assert seen["open_browser"] is True
+
+
+def test_chat_command_on_a_busy_port_fails_in_one_line(tmp_path, capsys):
+    import socket
+
+    from qa import cli
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        rc = cli.main(["--data-dir", str(tmp_path), "chat", "--port", str(port), "--no-browser"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"qa: error: cannot serve on 127.0.0.1:{port}: the port is in use" in err
+    assert "Traceback" not in err and "serving" not in err

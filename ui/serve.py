@@ -46,12 +46,13 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         print(f"qa chat: warning: serving on {host} without --auth; anyone who can reach this "
               "machine can read and change the articles.", file=sys.stderr)
     demo = app.build(settings)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"qa chat: serving http://{shown}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
         demo.launch(prevent_thread_lock=True, **kwargs)
-    except OSError as e:
-        raise QAError(f"cannot serve on {host}:{port} ({e}); pick another --port.") from None
+    except OSError:  # gradio's message names its own env variables; ours names our flag
+        raise QAError(f"cannot serve on {host}:{port}: the port is in use or not allowed; "
+                      "pick another with --port.") from None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"qa chat: serving http://{shown}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     warm_up(settings)
     demo.block_thread()  # until Ctrl+C
 
