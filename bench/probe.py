@@ -3,7 +3,8 @@
 Prints one JSON object: start-up (process start to the first answer, and to the store being
 open), warm ask latency p50/p95 over the questions, where the time goes (query embedding,
 vector search, BM25, IDF counts, sentence fetch, the rest: scoring and the extractive answer),
-peak RSS, and whether the seed question found its known answer.
+peak RSS, whether the seed question found its known answer, and a digest of every answer's
+citations (two stores holding the same index must give the same digest).
 
     python bench/probe.py DATA_DIR [--questions 200] [--chroma-url URL] [--rounds 1]
 """
@@ -15,6 +16,7 @@ import time
 T_PROCESS = time.perf_counter()  # before the heavy imports: start-up includes them
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -64,13 +66,16 @@ def main() -> None:
         api.ask(q, settings=s)
     spent: dict[str, float] = defaultdict(float)
     instrument(store, spent)
-    lat = []
+    lat, cited = [], hashlib.sha256()
+    cpu0 = time.process_time()
     for _ in range(args.rounds):
         for q in qs:
             t0 = time.perf_counter()
-            api.ask(q, settings=s)
+            a = api.ask(q, settings=s)
             lat.append(time.perf_counter() - t0)
+            cited.update(repr([(c.article_id, c.start, c.end) for c in a.citations]).encode())
     n = len(lat)
+    cpu_ms = round(1000 * (time.process_time() - cpu0) / n, 2)  # all threads; steadier than wall time under load
     stages = {k: round(1000 * v / n, 2) for k, v in spent.items()}
     stages["rest"] = round(1000 * sum(lat) / n - sum(stages.values()), 2)
     c0 = first.citations[0].sentence if first.citations else ""
@@ -78,7 +83,8 @@ def main() -> None:
            "sentences": store.catalog.db.execute("select count(*) from sentences").fetchone()[0],
            "import_s": round(t - T_PROCESS, 2), "open_store_s": round(t_open - t, 2),
            "first_answer_s": round(t_first - T_PROCESS, 2),
-           "ask": common.ms_summary(lat), "stages_mean_ms": stages,
+           "ask": common.ms_summary(lat), "ask_cpu_ms_mean": cpu_ms,
+           "citations_digest": cited.hexdigest()[:16], "stages_mean_ms": stages,
            "seed_answer_found": any(common.SEED_ANSWER in c.sentence for c in first.citations),
            "seed_answer_first": common.SEED_ANSWER in c0, "seed_answer_text": first.text[:300],
            **{k: v for k, v in common.proc_rss_mb(__import__("os").getpid()).items()},

@@ -1,7 +1,8 @@
 """Scaling: one index grown through 100, 1,000 and 10,000 articles, measured at each size.
 
 At each size: ingest throughput of that step (sentences/s, against the embedding model's own
-throughput measured in the same run on the same texts), then, in a fresh process
+throughput measured in the same run on the same texts, by wall time and by CPU time: CPU time
+per sentence stays put when other jobs share the cores, wall time does not), then, in a fresh process
 (bench/probe.py), start-up, warm ask latency p50/p95 with its split by stage, peak RSS and the
 seed question's answer; disk size of the data folder. Writes bench/results/scale.json.
 
@@ -42,11 +43,11 @@ def model_ceiling(store: Store, docs, n: int = 2000) -> dict:
             break
     texts = texts[:n]
     store.embedder.embed_many(texts[:64])  # warm
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     store.embedder.embed_many(texts)
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, time.process_time() - c
     return {"texts": len(texts), "seconds": round(dt, 2), "sentences_per_s": round(len(texts) / dt, 1),
-            "load": common.load_average()}
+            "cpu_ms_per_sentence": round(1000 * dc / len(texts), 2), "load": common.load_average()}
 
 
 def probe(data_dir: Path, questions: int, chroma_url: str = "") -> dict:
@@ -81,9 +82,9 @@ def main() -> None:
         step = docs[have:size]
         n_sent = sum(len(split_sentences(d.text)) for d in step)
         load0 = common.load_average()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         store.add_documents(step)
-        dt = time.perf_counter() - t
+        dt, dc = time.perf_counter() - t, time.process_time() - c
         have = size
         if size != max(sizes):  # a copy at each smaller size, for later re-runs of the probe
             shutil.rmtree(args.work / f"data-{size}", ignore_errors=True)
@@ -92,6 +93,8 @@ def main() -> None:
         row = {"articles": size, "step_articles": len(step), "step_sentences": n_sent,
                "ingest_s": round(dt, 1), "ingest_sentences_per_s": round(n_sent / dt, 1) if dt else None,
                "ingest_vs_model": round(n_sent / dt / ceiling["sentences_per_s"], 2) if dt else None,
+               "ingest_cpu_ms_per_sentence": round(1000 * dc / n_sent, 2),
+               "ingest_vs_model_cpu": round(ceiling["cpu_ms_per_sentence"] / (1000 * dc / n_sent), 2),
                "ingest_peak_rss_mb": common.peak_rss_mb(), "ingest_load": load0,
                "disk_mb": common.disk_mb(data), "probe": p}
         rows.append(row)
