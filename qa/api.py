@@ -80,7 +80,9 @@ def clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise QAError("the question must be text.")
     q = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", clean_text(question))
-    q = " ".join(q.split())[:MAX_QUESTION_CHARS]
+    q = " ".join(q.split())
+    if len(q) > MAX_QUESTION_CHARS:  # whole words only: a fragment like "rele" matches nothing
+        q = q[:MAX_QUESTION_CHARS + 1].rsplit(" ", 1)[0][:MAX_QUESTION_CHARS]
     if not q:
         raise QAError("the question is empty; type a question about the articles.")
     return q
