@@ -66,9 +66,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/qa-bench/scale"))
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--keep", action="store_true", help="grow an existing data folder in --work")
+    ap.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    run = common.Run("scale", sizes=sizes, questions=args.questions)
+    run = common.Run(args.name, sizes=sizes, questions=args.questions)
     print(common.header(run), flush=True)
     data = args.work / "data"
     if data.exists() and not args.keep:

@@ -1,0 +1,128 @@
+"""Rewrite the results tables of docs/benchmarks.md from bench/results/*.json.
+
+Everything between ``<!-- results -->`` and ``<!-- /results -->`` is generated; the prose
+around it is written by hand.
+
+    python bench/report.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import common
+
+DOC = common.REPO / "docs" / "benchmarks.md"
+
+
+def load(name: str) -> dict | None:
+    p = common.RESULTS / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def ctx(r: dict) -> str:
+    m = r["machine"]
+    return (f"_`python bench/{r['command']}` — {m['date']}, {m['cores']} cores ({m['cpu']}), "
+            f"{m['mem_mb'] // 1024} GB, Python {m['python']}; load average (1/5/15 min) "
+            f"{r['load_start']} at start, {r.get('load_end')} at end._")
+
+
+def pc(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def sections() -> list[str]:
+    out = []
+    if r := load("ingest_ask"):
+        m, g, w, k = r["model_alone"], r["ingest"], r["ask_warm"], r["ask_cold"]
+        out += ["### Ingest and ask on the SQuAD file's articles (`bench/ingest_ask.py`)", "", ctx(r), "",
+                common.table([
+                    ["embedding model alone (ceiling)", f"{m['sentences_per_s']} sentences/s",
+                     f"{m['cpu_ms_per_sentence']} CPU ms per sentence"],
+                    [f"ingest ({g['articles']} articles, {g['sentences']} sentences)", f"{g['sentences_per_s']} sentences/s",
+                     f"{g['cpu_ms_per_sentence']} CPU ms per sentence; {pc(g['vs_model'])} of the model by wall "
+                     f"time, {pc(g['vs_model_cpu'])} by CPU time"],
+                    [f"warm ask ({w['n']} questions)", f"p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms", f"load {w['load']}"],
+                    [f"cold `qa ask` (new process, {len(k['runs_s'])} runs)", f"median {k['median_s']} s",
+                     (f"CPU time {k['cpu_s_median']} s; " if "cpu_s_median" in k else "") + f"runs {k['runs_s']}"],
+                ], ["what", "result", "detail"]), ""]
+    if r := load("scale"):
+        c = r["model_ceiling"]
+        rows = []
+        for s in r["sizes"]:
+            p = s["probe"]
+            st = p["stages_mean_ms"]
+            rows.append([f"{s['articles']:,}", f"{p['sentences']:,}",
+                         f"{s['ingest_sentences_per_s']} ({pc(s['ingest_vs_model'])}"
+                         + (f"; CPU {pc(s['ingest_vs_model_cpu'])}" if "ingest_vs_model_cpu" in s else "") + ")",
+                         p["ask"]["p50_ms"], p["ask"]["p95_ms"],
+                         f"{st['embed_query']} + {st['vector_search']} + {st['bm25'] + st['doc_freq'] + st['sentences_around']:.1f} + {st['rest']}",
+                         p.get("ask_cpu_ms_mean", "-"), p["peak_rss_mb"], s["ingest_peak_rss_mb"], s["disk_mb"],
+                         p["first_answer_s"], "yes" if p["seed_answer_found"] else "no", p["load"]])
+        out += ["### Scaling: 100, 1,000, 10,000 articles (`bench/scale.py`)", "", ctx(r), "",
+                f"Embedding model alone on the same texts, same run: {c['sentences_per_s']} sentences/s"
+                + (f" ({c['cpu_ms_per_sentence']} CPU ms each)" if "cpu_ms_per_sentence" in c else "")
+                + f", load {c['load']}.", "",
+                common.table(rows, ["articles", "sentences", "ingest sentences/s (of model)", "ask p50 ms", "ask p95 ms",
+                                    "where (mean ms): query embedding + vector search + SQLite + scoring/answer",
+                                    "ask CPU ms", "ask process peak RSS MB", "ingest process peak RSS MB",
+                                    "disk MB", "new process to first answer s", "seed answer cited", "load during asks"]),
+                "", "![ask latency and memory against corpus size](scale.png)", ""]
+    if r := load("floor"):
+        m = r["model"]
+        rows = [["embedding, batched (ingest ceiling)", f"{m['batch_sentences_per_s']} sentences/s",
+                 f"{m['batch_cpu_ms_per_sentence']} CPU ms/sentence"],
+                ["embedding one query", f"p50 {m['query']['p50_ms']} ms", f"p95 {m['query']['p95_ms']} ms"]]
+        for s in r["stores"]:
+            rows += [[f"{s['articles']:,} articles: Chroma query, ids + distances, top 40",
+                      f"p50 {s['chroma_query_ids_distances']['p50_ms']} ms", f"p95 {s['chroma_query_ids_distances']['p95_ms']} ms"],
+                     [f"{s['articles']:,} articles: `VectorIndex.search` (what ask calls)",
+                      f"p50 {s['vector_index_search']['p50_ms']} ms", f"p95 {s['vector_index_search']['p95_ms']} ms"],
+                     [f"{s['articles']:,} articles: numpy brute force over all {s['vectors']:,} vectors",
+                      f"p50 {s['numpy_bruteforce_top40']['p50_ms']} ms", f"p95 {s['numpy_bruteforce_top40']['p95_ms']} ms"],
+                     [f"{s['articles']:,} articles: BM25 top 40 (FTS5)", f"p50 {s['bm25_top40']['p50_ms']} ms",
+                      f"p95 {s['bm25_top40']['p95_ms']} ms"]]
+        out += ["### The floor (`bench/floor.py`)", "", ctx(r), "", common.table(rows, ["operation", "p50", "p95 / detail"]), ""]
+    if r := load("chroma_server"):
+        rows = []
+        for kind, runs in r["results"].items():
+            for p in runs:
+                rows.append([kind, f"{p['articles']:,}", p["ask"]["p50_ms"], p["ask"]["p95_ms"],
+                             p["stages_mean_ms"]["vector_search"], p.get("ask_cpu_ms_mean", "-"), p["first_answer_s"],
+                             p["peak_rss_mb"], p["citations_digest"], p["load"]])
+        out += ["### Embedded Chroma vs a Chroma server (`bench/chroma_server.py`)", "", ctx(r), "",
+                common.table(rows, ["store", "articles", "ask p50 ms", "ask p95 ms", "vector search ms (mean)",
+                                    "ask CPU ms (client)", "first answer s", "client peak RSS MB", "citations digest", "load"]),
+                "", f"Same citations for every question: {'yes' if r['same_citations'] else 'NO'}. "
+                f"Server process RSS: {r['server_rss']['rss_mb']} MB; server up in {r['server_start_s']} s.", ""]
+    if r := load("chat_scale"):
+        rows = [[i + 1, x["server_up_s"], x["page_usable_s"], x["rss_after_start"]["rss_mb"],
+                 x["ask_via_api"]["p50_ms"], x["rss_after_asks"]["peak_rss_mb"], x["load"]] for i, x in enumerate(r["runs"])]
+        out += ["### The chat server on the 10,000-article index (`bench/chat_scale.py`)", "", ctx(r), "",
+                common.table(rows, ["run", "HTTP up s", "page usable s", "RSS after start MB", "/ask p50 ms (API)",
+                                    "peak RSS MB", "load"]), ""]
+    if r := load("vs_llamaindex"):
+        rows = []
+        for name, x in (("qa-news (this project)", r["ours"]), ("LlamaIndex default pipeline", r["theirs"])):
+            rows.append([name, x["unit"], x["records"], x["ingest_s"], x["disk_mb"], x["ask"]["p50_ms"], x["ask"]["p95_ms"],
+                         pc(x["first_source_has_answer"]), pc(x["top3_sources_have_answer"]), x["first_source_mean_chars"]])
+        out += ["### This project vs plain LlamaIndex (`bench/vs_llamaindex.py`)", "", ctx(r), "",
+                f"{r['params']['articles']} articles, {r['params']['questions']} answerable questions.", "",
+                common.table(rows, ["pipeline", "a cited source is", "records indexed", "ingest s", "disk MB", "ask p50 ms",
+                                    "ask p95 ms", "first source has the answer", "one of the first 3 has it",
+                                    "first source length (chars)"]), ""]
+    return out
+
+
+def main() -> None:
+    text = DOC.read_text()
+    body = "\n".join(sections())
+    text = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: f"<!-- results -->\n{body}\n<!-- /results -->",
+                  text, flags=re.S)
+    DOC.write_text(text)
+    print(f"updated {DOC}")
+
+
+if __name__ == "__main__":
+    main()
