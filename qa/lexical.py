@@ -32,21 +32,33 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text)]
 
 
-def coverage(weights: dict[str, float], have: set[str]) -> float:
+def fuzzy_matches(terms, vocab: set[str]) -> dict[str, set[str]]:
+    """For each long term, the words of ``vocab`` close enough to count as a misspelling of it.
+
+    Computed once per question over all candidate words, so scoring a sentence is set lookups.
+    """
+    by_prefix: dict[str, list[str]] = {}
+    for w in vocab:
+        if len(w) >= FUZZY_MIN_LEN - 1:
+            by_prefix.setdefault(w[:2], []).append(w)
+    return {t: {w for w in by_prefix.get(t[:2], ()) if w != t and _close(t, w)}
+            for t in terms if len(t) >= FUZZY_MIN_LEN}
+
+
+def coverage(weights: dict[str, float], have: set[str], fuzzy: dict[str, set[str]]) -> float:
     """Share of the question's term weight found among ``have`` (exact, else fuzzy)."""
     total = sum(weights.values()) or 1.0
     got = 0.0
     for t, w in weights.items():
         if t in have:
             got += w
-        elif len(t) >= FUZZY_MIN_LEN and any(_close(t, h) for h in have):
+        elif not fuzzy.get(t, set()).isdisjoint(have):
             got += FUZZY_CREDIT * w
     return got / total
 
 
 def _close(a: str, b: str) -> bool:
-    return (a[:2] == b[:2] and abs(len(a) - len(b)) <= 2 and len(b) >= FUZZY_MIN_LEN - 1
-            and SequenceMatcher(None, a, b).ratio() >= 0.8)
+    return abs(len(a) - len(b)) <= 2 and SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
 def pairs_near(pairs: set[tuple[str, str]], seq: list[str], window: int = 4) -> float:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from index.catalog import query_terms
 from index.store import Store
-from qa.lexical import coverage, pairs_near, stem, stems
+from qa.lexical import coverage, fuzzy_matches, pairs_near, stem, stems
 from qa.spans import answer_type, type_spans
 
 K_DENSE = 40
@@ -73,18 +73,21 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
     q_seq = [stem(t) for t in terms]
     pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:])}
     missing_cos = min(cos.values()) if cos else 0.0
+    words = {k: stems(row[4]) for k, row in rows.items()}  # each sentence stemmed once
+    title_words = {t: set(stems(t)) for t in {row[0] for row in rows.values()}}
+    fuzzy = fuzzy_matches(idf, set().union(*map(set, words.values()), *title_words.values()))
     out = []
     for key in keys:
         if key not in rows:  # vector of an article removed meanwhile
             continue
         title, start, end, para, text = rows[key]
-        ctx = " ".join(rows[(key[0], key[1] + d)][4] for d in (-1, 1) if (key[0], key[1] + d) in rows)
-        s_seq = stems(text)
+        s_seq = words[key]
         s_stems = set(s_seq)
+        c_stems = s_stems.union(title_words[title], *(words.get((key[0], key[1] + d), ()) for d in (-1, 1)))
         f = {
             "dense": max(0.0, cos.get(key, missing_cos)),
-            "cover": coverage(idf, s_stems),
-            "cover_ctx": coverage(idf, s_stems | set(stems(ctx)) | set(stems(title))),
+            "cover": coverage(idf, s_stems, fuzzy),
+            "cover_ctx": coverage(idf, c_stems, fuzzy),
             # reciprocal-rank fusion, scaled so 1.0 = ranked first in both lists
             "rrf": RRF_K / 2 * ((1 / (RRF_K + ranks_d[key]) if key in ranks_d else 0.0)
                                 + (1 / (RRF_K + ranks_b[key]) if key in ranks_b else 0.0)),
