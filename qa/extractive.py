@@ -48,9 +48,9 @@ def answer(question: str, candidates: list[Candidate], *, max_citations: int,
         return Answer(question, NOT_FOUND, (), abstained=True)
     qtype = answer_type(question)
     candidates = _typed_first(candidates, qtype)
-    top = candidates[0]
-    chosen = [top] + [c for c in candidates[1:max_citations]
-                      if c.score >= NEAR_TIE * top.score and confidence(c) >= min_confidence]
+    best = max(c.score for c in candidates)  # the promoted first sentence may score lower
+    chosen = candidates[:1] + [c for c in candidates[1:max_citations]
+                               if c.score >= NEAR_TIE * best and confidence(c) >= min_confidence]
     qterms = set(query_terms(question))
     cites = []
     for c in chosen:
