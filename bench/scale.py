@@ -67,7 +67,22 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--keep", action="store_true", help="grow an existing data folder in --work")
     ap.add_argument("--name", default="scale", help="results file name (bench/results/NAME.json)")
+    ap.add_argument("--reprobe", nargs="+", type=Path, metavar="DATA_DIR",
+                    help="only re-run the ask probe on these folders (e.g. when the machine is quieter) "
+                         "and record it in the results file as 'reprobe'")
     args = ap.parse_args()
+    if args.reprobe:
+        path = common.RESULTS / f"{args.name}.json"
+        data = json.loads(path.read_text())
+        data["reprobe"] = [{"data_dir": str(d), "probe": probe(d, args.questions)} for d in args.reprobe]
+        data["reprobe_machine"] = common.machine()
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        for r in data["reprobe"]:
+            p = r["probe"]
+            print(f"{p['articles']:>6} articles: ask p50 {p['ask']['p50_ms']} ms p95 {p['ask']['p95_ms']} ms, "
+                  f"CPU {p['ask_cpu_ms_mean']} ms, stages {p['stages_mean_ms']}, peak RSS {p['peak_rss_mb']} MB, "
+                  f"first answer {p['first_answer_s']} s, load {p['load']}")
+        return
     sizes = [int(x) for x in args.sizes.split(",")]
     run = common.Run(args.name, sizes=sizes, questions=args.questions)
     print(common.header(run), flush=True)
