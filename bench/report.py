@@ -68,7 +68,35 @@ def sections() -> list[str]:
                                     "where (mean ms): query embedding + vector search + SQLite + scoring/answer",
                                     "ask CPU ms", "ask process peak RSS MB", "ingest process peak RSS MB",
                                     "disk MB", "new process to first answer s", "seed answer cited", "load during asks"]),
-                "", "![ask latency and memory against corpus size](scale.png)", ""]
+                ""]
+        if r.get("reprobe"):
+            rows = []
+            for x in r["reprobe"]:
+                p = x["probe"]
+                st = p["stages_mean_ms"]
+                rows.append([f"{p['articles']:,}", p["ask"]["p50_ms"], p["ask"]["p95_ms"],
+                             f"{st['embed_query']} + {st['vector_search']} + {st['bm25'] + st['doc_freq'] + st['sentences_around']:.1f} + {st['rest']}",
+                             p["ask_cpu_ms_mean"], p["peak_rss_mb"], p["first_answer_s"],
+                             "yes" if p["seed_answer_found"] else "no", p["load"]])
+            out += [f"Ask re-measured at the end, on the same folders, when the machine was quieter "
+                    f"(`python bench/scale.py --reprobe DIR...`, {r['reprobe_machine']['date']}; the 100 and "
+                    f"1,000 folders are from the `--name scale_small` run below):", "",
+                    common.table(rows, ["articles", "ask p50 ms", "ask p95 ms",
+                                        "where (mean ms): query embedding + vector search + SQLite + scoring/answer",
+                                        "ask CPU ms", "ask process peak RSS MB", "new process to first answer s",
+                                        "seed answer cited", "load during asks"]), ""]
+        out += ["![ask latency and memory against corpus size](scale.png)", ""]
+    if r := load("scale_small"):
+        c = r["model_ceiling"]
+        rows = [[f"{s['articles']:,}", s["step_sentences"], s["ingest_sentences_per_s"], c["sentences_per_s"],
+                 pc(s["ingest_vs_model"]), f"{s['ingest_cpu_ms_per_sentence']} vs {c['cpu_ms_per_sentence']}",
+                 pc(s["ingest_vs_model_cpu"]), s["ingest_peak_rss_mb"], s["disk_mb"], s["ingest_load"]]
+                for s in r["sizes"]]
+        out += ["Ingest again for 100 and 1,000 at lower load, with CPU time "
+                "(`python bench/scale.py --sizes 100,1000 --work /tmp/qa-bench/small --name scale_small`):", "", ctx(r), "",
+                common.table(rows, ["articles", "sentences in step", "ingest sentences/s", "model alone sentences/s",
+                                    "ingest / model (wall)", "CPU ms per sentence: ingest vs model",
+                                    "ingest / model (CPU)", "ingest process peak RSS MB", "disk MB", "load"]), ""]
     if r := load("floor"):
         m = r["model"]
         rows = [["embedding, batched (ingest ceiling)", f"{m['batch_sentences_per_s']} sentences/s",
