@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from qa.types import Article, QAError, Sentence
@@ -88,6 +89,11 @@ class Catalog:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("insert or replace into meta values(?, ?)", (key, value))
+
+    def index_id(self) -> str:
+        """A random id born with the catalog; names this data folder's vectors in Chroma."""
+        self.db.execute("insert or ignore into meta values('index_id', ?)", (uuid.uuid4().hex[:12],))
+        return self.get_meta("index_id")
 
     # --- articles ---
     def has(self, article_id: str) -> bool:

@@ -58,8 +58,10 @@ class Store:
         self.catalog = Catalog(self.dir / "catalog.sqlite3")
         self._check_model(settings.embed_model)
         self.embedder = embedder or PackagedEmbedding(settings.embed_model)
+        # one collection per data folder: several folders may share one Chroma server
         self.vectors = VectorIndex(open_client(self.dir, settings.chroma_url),
-                                   settings.embed_model, settings.chroma_url)
+                                   f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
+                                   settings.chroma_url)
 
     def _check_model(self, name: str) -> None:
         used = self.catalog.get_meta("embed_model")

@@ -44,10 +44,10 @@ def open_client(data_dir: Path, chroma_url: str):
 
 
 class VectorIndex:
-    def __init__(self, client, model_name: str, chroma_url: str = "") -> None:
+    def __init__(self, client, collection: str, chroma_url: str = "") -> None:
         self._url = chroma_url
         coll = self._guard(lambda: client.get_or_create_collection(
-            f"sentences-{model_name}", embedding_function=None, metadata={"hnsw:space": "cosine"}))
+            collection, embedding_function=None, metadata={"hnsw:space": "cosine"}))
         self._coll = coll
         self._store = ChromaVectorStore(chroma_collection=coll)
 

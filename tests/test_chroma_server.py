@@ -124,3 +124,21 @@ def test_server_answers_like_the_embedded_store_and_recovers(server, tmp_path):
     finally:
         api.close_store(remote)
         api.close_store(local)
+
+
+def test_two_data_folders_share_one_server_without_mixing(server, tmp_path):
+    a = Settings(data_dir=tmp_path / "a", seed_dir=None, chroma_url=server.url)
+    b = Settings(data_dir=tmp_path / "b", seed_dir=None, chroma_url=server.url)
+    story = tmp_path / "story.txt"
+    story.write_text(STORY)
+    same = api.ingest([str(SEED_FILE)], settings=a)[0]
+    assert api.ingest([str(SEED_FILE), str(story)], settings=b)[0].id == same.id  # same content
+    store_b = api.open_store(b, seed=False)
+    n_b = store_b.catalog.db.execute("select count(*) from sentences").fetchone()[0]
+    assert store_b.vectors.count() == n_b  # only folder b's vectors are in its collection
+    api.remove(same.id, settings=a)  # must not touch folder b's copy of the article
+    assert store_b.vectors.count() == n_b
+    ans = api.ask("How many prisoners were exchanged?", settings=b)
+    assert "175" in ans.citations[0].sentence
+    for s in (a, b):
+        api.close_store(s)
