@@ -11,36 +11,18 @@ page's /ask API, then reads the server's peak RSS (VmHWM) from /proc.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import common
-from ui_startup import FLAGS, QA, SEED_TITLE, free_port
+from ui_startup import FLAGS, SEED_TITLE, start_chat
 
 
 def one_start(browser, data_dir: Path, questions: list[str]) -> dict:
-    port = free_port()
-    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([str(QA), "chat", "--port", str(port), "--no-browser"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc, url, t0, http = start_chat(data_dir, QA_SEED_DIR="")
     try:
-        url = f"http://127.0.0.1:{port}/"
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"qa chat exited: {proc.stderr.read().decode()[-500:]}")
-            try:
-                urllib.request.urlopen(url, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        http = time.perf_counter() - t0
         page = browser.new_page()
         page.goto(url, wait_until="load")
         page.wait_for_selector("#qa-question textarea", timeout=120_000)

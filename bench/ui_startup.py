@@ -47,26 +47,31 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def one_start(browser, data_dir: Path) -> tuple[float, float, float, float]:
-    """Seconds until the server answers HTTP, the question box shows, the page is usable;
-    and the server's CPU seconds by then."""
+def start_chat(data_dir: Path, **env) -> tuple[subprocess.Popen, str, float, float]:
+    """Start `qa chat` on a free port; wait until it answers HTTP.
+    Returns (process, url, start time, seconds until HTTP answered)."""
     port = free_port()
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False",
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", **env}
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(QA), "chat", "--port", str(port), "--no-browser"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"qa chat exited: {proc.stderr.read().decode()[-500:]}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return proc, url, t0, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.05)
+
+
+def one_start(browser, data_dir: Path) -> tuple[float, float, float, float]:
+    """Seconds until the server answers HTTP, the question box shows, the page is usable;
+    and the server's CPU seconds by then."""
+    proc, url, t0, http = start_chat(data_dir)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"qa chat exited: {proc.stderr.read().decode()[-500:]}")
-            try:
-                urllib.request.urlopen(url, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        http = time.perf_counter() - t0
         page = browser.new_page()
         page.goto(url, wait_until="load")
         page.wait_for_selector("#qa-question textarea", timeout=60_000)
