@@ -96,3 +96,10 @@ def test_server_and_client_talk_to_nothing_but_loopback(client):
     client.predict("How many prisoners were exchanged?", api_name="/ask")
     assert OUTGOING, "the recorder saw no connection at all"
     assert {a for a in OUTGOING if a not in ("127.0.0.1", "::1", "localhost", "None")} == set()
+
+
+def test_ask_endpoint_takes_the_answerer_choice(client):
+    got = client.predict("How many prisoners were exchanged?", None, None, "none", api_name="/ask")
+    assert got["mode"] == "extractive" and "175" in got["text"]
+    with pytest.raises(Exception, match="unknown LLM backend"):
+        client.predict("How many prisoners were exchanged?", None, None, "gpt-magic", api_name="/ask")

@@ -173,3 +173,15 @@ def test_chat_command_on_a_busy_port_fails_in_one_line(tmp_path, capsys):
     assert rc == 1
     assert f"qa: error: cannot serve on 127.0.0.1:{port}: the port is in use" in err
     assert "Traceback" not in err and "serving" not in err
+
+
+def test_page_answerer_choice_becomes_per_request_settings(tmp_path):
+    from qa.settings import Settings
+    from ui.app import with_answerer
+    base = Settings(data_dir=tmp_path, llm="", llm_model="gpt-4o-mini", llm_model_path="")
+    assert with_answerer(base, "openai", " llama3.2 ").llm_model == "llama3.2"
+    assert with_answerer(base, "openai", "").llm_model == "gpt-4o-mini"  # empty: QA_LLM_MODEL
+    s = with_answerer(base, "llamacpp", "/models/m.gguf")
+    assert (s.llm, s.llm_model_path) == ("llamacpp", "/models/m.gguf")
+    assert with_answerer(base, None, None).llm == "none"
+    assert with_answerer(base, "none", "x").data_dir == base.data_dir

@@ -48,11 +48,27 @@ def source_view(settings: Settings, turns: list[chat.Turn], turn: int | None, n:
                                                  if c.article_id == focus.article_id], focus=n)
 
 
+ANSWERERS = [("Extractive: cited sentences, offline", "none"),
+             ("OpenAI or compatible server (OPENAI_BASE_URL)", "openai"),
+             ("llama.cpp: a local .gguf file", "llamacpp")]
+
+
+def with_answerer(settings: Settings, choice: str | None, model: str | None) -> Settings:
+    """The page's answerer choice as per-request settings (the page's twin of --llm/--model)."""
+    choice = (choice or "none").strip().lower()
+    model = (model or "").strip() or None
+    if choice == "llamacpp":
+        return settings.with_(llm=choice, llm_model_path=model)
+    if choice == "openai":
+        return settings.with_(llm=choice, llm_model=model)
+    return settings.with_(llm="none")
+
+
 def build(settings: Settings) -> gr.Blocks:
-    def ask_stream(question, turns, ids):
+    def ask_stream(question, turns, ids, answerer=None, model=None):
         turns = turns or []
         done = False
-        for ts in chat.respond(question, turns, ids, settings=settings):
+        for ts in chat.respond(question, turns, ids, settings=with_answerer(settings, answerer, model)):
             last = ts[-1]
             if last.answer is not None or last.error is not None:
                 done = True
@@ -94,11 +110,12 @@ def build(settings: Settings) -> gr.Blocks:
         return articles.remove(article_id, settings), *refresh(selected)
 
     def ask_api(question: str, article_ids: list[str] | None = None,
-                history: list | None = None) -> dict:
-        """Answer a question from the indexed articles; returns qa.Answer.to_dict()."""
+                history: list | None = None, llm: str | None = None) -> dict:
+        """Answer a question from the indexed articles; returns qa.Answer.to_dict().
+        llm: "none" (extractive), "openai" or "llamacpp"; default from QA_LLM."""
         try:
             return qa.ask(question, history=history, article_ids=article_ids or None,
-                           settings=settings).to_dict()
+                           settings=settings, llm=llm).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
 
@@ -118,6 +135,12 @@ def build(settings: Settings) -> gr.Blocks:
                 with gr.Row(elem_id="qa-examples"):
                     examples = [gr.Button(q, size="sm") for q in EXAMPLES]
                 new_chat = gr.Button("New conversation", size="sm")
+                with gr.Accordion("Answerer", open=False, elem_id="qa-answerer"):
+                    answerer = gr.Dropdown(ANSWERERS, value=settings.llm or "none", show_label=False,
+                                           elem_id="qa-llm")
+                    model = gr.Textbox(label="Model name (OpenAI) or .gguf path (llama.cpp); "
+                                             "empty: QA_LLM_MODEL / QA_LLM_MODEL_PATH",
+                                       elem_id="qa-llm-model")
                 with gr.Accordion("Articles", open=True, elem_id="qa-articles"):
                     only = gr.CheckboxGroup(label="Ask only these articles (none ticked: all of them)",
                                             elem_id="qa-only")
@@ -151,9 +174,9 @@ def build(settings: Settings) -> gr.Blocks:
         # article changes, so two ingests never race for the index's write lock.
         asking = {"concurrency_id": "answer", **PRIVATE}
         for trigger in (box.submit, send.click):
-            trigger(ask_stream, [box, turns, only], chat_out, **asking).then(**scroll)
+            trigger(ask_stream, [box, turns, only, answerer, model], chat_out, **asking).then(**scroll)
         for b in examples:
-            b.click(ask_stream, [b, turns, only], chat_out, **asking).then(**scroll)
+            b.click(ask_stream, [b, turns, only, answerer, model], chat_out, **asking).then(**scroll)
         def reset():
             return [], [], None, *source_view(settings, [], None)
         new_chat.click(reset, None, [chatbot, turns, selected, source, view], **PRIVATE)
