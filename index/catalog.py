@@ -119,7 +119,7 @@ class Catalog:
         rows = self.db.execute(
             "select a.id, a.title, '', a.source, a.url, a.published, count(s.rowid), length(a.text) "
             "from articles a left join sentences s on s.article_id=a.id group by a.id "
-            "order by a.added, a.id").fetchall()
+            "order by a.added, a.rowid").fetchall()
         # list views need counts, not texts: sentences are placeholders of the right number
         return [_Listed(*r[:6], n_sentences=r[6], n_chars=r[7]) for r in rows]
 

@@ -51,3 +51,16 @@ def test_remove_deletes_the_article(empty_settings):
     (a,) = api.list_articles(settings=empty_settings)
     assert articles.remove(a.id, empty_settings) == "Removed “Gone soon”."
     assert api.list_articles(settings=empty_settings) == []
+
+
+def test_long_article_lists_show_the_newest_first_and_are_capped(empty_settings, monkeypatch):
+    from index.loading import Document
+    from qa import api
+    from ui import articles
+    monkeypatch.setattr(articles, "MAX_LISTED", 3)
+    store = api.open_store(empty_settings, seed=False)
+    added = store.add_documents([Document(f"Note {i}", f"Note number {i} was filed on Monday.", f"n{i}")
+                                 for i in range(5)])
+    listed = articles.choices(empty_settings)
+    assert [t for t, _ in listed] == ["Note 4", "Note 3", "Note 2"]
+    assert articles.count(empty_settings) == len(added) == 5

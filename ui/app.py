@@ -48,6 +48,7 @@ def source_view(settings: Settings, turns: list[chat.Turn], turn: int | None, n:
                                                  if c.article_id == focus.article_id], focus=n)
 
 
+ONLY_LABEL = "Ask only these articles (none ticked: all of them)"
 ANSWERERS = [("Extractive: cited sentences, offline", "none"),
              ("OpenAI or compatible server (OPENAI_BASE_URL)", "openai"),
              ("llama.cpp: a local .gguf file", "llamacpp")]
@@ -89,7 +90,11 @@ def build(settings: Settings) -> gr.Blocks:
     def refresh(selected=None):
         opts = articles.choices(settings)
         keep = [i for i in (selected or []) if i in {v for _, v in opts}]
-        return gr.update(choices=opts, value=keep), gr.update(choices=opts, value=None)
+        total = articles.count(settings) if len(opts) >= articles.MAX_LISTED else len(opts)
+        label = ONLY_LABEL if total <= len(opts) else (
+            f"Ask only these articles (the {len(opts)} newest of {total}; none ticked: all of them)")
+        return (gr.update(choices=opts, value=keep, label=label),
+                gr.update(choices=opts, value=None))
 
     def progress_cb(progress):
         return lambda done, total: progress(done / max(total, 1),
@@ -142,7 +147,7 @@ def build(settings: Settings) -> gr.Blocks:
                                              "empty: QA_LLM_MODEL / QA_LLM_MODEL_PATH",
                                        elem_id="qa-llm-model")
                 with gr.Accordion("Articles", open=True, elem_id="qa-articles"):
-                    only = gr.CheckboxGroup(label="Ask only these articles (none ticked: all of them)",
+                    only = gr.CheckboxGroup(label=ONLY_LABEL,
                                             elem_id="qa-only")
                     with gr.Tab("Upload"):
                         files = gr.File(file_count="multiple", file_types=articles.UPLOAD_TYPES,

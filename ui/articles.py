@@ -25,10 +25,17 @@ def _store(settings: Settings):
     return open_store(settings)
 
 
+MAX_LISTED = 300  # 10,000 checkboxes make the page slow to load and impossible to scan
+
+
 def choices(settings: Settings) -> list[tuple[str, str]]:
-    """(label, id) pairs of the indexed articles, for checkboxes and the remove menu."""
-    return [(a.title, a.id)
-            for a in qa.list_articles(settings=settings)]
+    """(label, id) pairs of the most recently added articles (at most ``MAX_LISTED``), newest
+    first, for the checkboxes and the remove menu."""
+    return [(a.title, a.id) for a in qa.list_articles(settings=settings)[::-1][:MAX_LISTED]]
+
+
+def count(settings: Settings) -> int:
+    return _store(settings).catalog.count()
 
 
 def _added(articles: list[Article], errors: list[str]) -> str:
