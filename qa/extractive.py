@@ -1,7 +1,8 @@
 """The default answerer: no LLM, the answer is made of verbatim cited sentences.
 
-The best sentence is always the first citation; the next ones join only when they score
-nearly as well (a second fact, or a near tie the user should see). When even the best sentence
+The best sentence is the first citation (or its neighbour, when only that one holds the
+asked-for number, date or name); further ones join only when they score nearly as well (a
+second fact, or a near tie the user should see). When even the best sentence
 holds little of the question, the answer abstains rather than cite something unrelated.
 """
 

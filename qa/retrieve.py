@@ -3,9 +3,11 @@
 Dense (Chroma) and BM25 (SQLite FTS5) each propose candidates; every candidate sentence is then
 scored on features a reader would look at: how similar it is to the question (dense), how much
 of the question's weighted vocabulary it holds alone and with its neighbours, its ranks in
-both lists (reciprocal-rank fusion), and whether it contains a new thing of the asked-for type
-(a number for "how many"). The weights are few and set by hand on principle, not fitted to a
-benchmark, so they carry over to articles nobody here has seen.
+both lists (reciprocal-rank fusion), whether it contains a new thing of the asked-for type
+(a number for "how many"), and whether the question's words stay together in it (see
+``qa.lexical`` for stems and misspellings). The weights are few and set by hand on principle;
+refitting them on half of SQuAD's articles did not improve the other half, so they are kept
+as they are rather than fitted to a benchmark.
 """
 
 from __future__ import annotations
@@ -38,10 +40,6 @@ class Candidate:
     text: str
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.article_id, self.index)
 
 
 def retrieval_query(question: str, history: list[str]) -> str:
