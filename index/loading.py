@@ -39,7 +39,7 @@ class Document:
 
 
 def load(source: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
-    """Documents from one source. Folders yield ``(None, error)`` pairs via ``load_folder``."""
+    """Documents from one file or URL (``Store.ingest`` expands folders with ``iter_folder``)."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source):
         yield from load_url(source, max_bytes=max_bytes, timeout=timeout)
         return
@@ -49,7 +49,7 @@ def load(source: str, *, max_bytes: int, timeout: float) -> Iterator[Document]:
             raise QAError(f"{source}: a broken symlink or symlink loop; point it at a real file.")
         raise QAError(f"{source}: no such file or folder; check the path.")
     if path.is_dir():
-        raise QAError(f"{source}: is a folder; use load_folder.")
+        raise QAError(f"{source}: is a folder; ingest it with qa ingest or qa.ingest, which read folders.")
     yield from load_file(path, max_bytes=max_bytes)
 
 
