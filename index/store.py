@@ -39,6 +39,10 @@ DOC_BATCH = 200  # documents embedded and committed together (bounds memory on b
 LOCK_WAIT = 30.0
 
 
+def _unknown(article_id: str) -> QAError:
+    return QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+
+
 def article_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
@@ -73,8 +77,14 @@ class Store:
     def get_article(self, article_id: str) -> Article:
         a = self.catalog.get(article_id)
         if a is None:
-            raise QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+            raise _unknown(article_id)
         return a
+
+    def check_ids(self, article_ids: list[str]) -> None:
+        """Raise the "no article" error for the first unknown id (without loading any text)."""
+        for aid in article_ids:
+            if not self.catalog.has(aid):
+                raise _unknown(aid)
 
     def list_articles(self) -> list[Article]:
         return self.catalog.list()
@@ -122,9 +132,8 @@ class Store:
             if stored is not None:
                 result[aid] = stored
                 continue
-            a = Article(aid, d.title.strip() or "Untitled", d.text, d.source, d.url, d.published)
-            a = Article(aid, a.title, a.text, a.source, a.url, a.published,
-                        sentences=tuple(split_sentences(a.text, aid)))
+            a = Article(aid, d.title.strip() or "Untitled", d.text, d.source, d.url, d.published,
+                        sentences=tuple(split_sentences(d.text, aid)))
             if not a.sentences:
                 continue
             result[aid] = a
@@ -184,7 +193,7 @@ class Store:
     def remove(self, article_id: str) -> None:
         with self._write_lock():
             if not self.catalog.has(article_id):
-                raise QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+                raise _unknown(article_id)
             self.catalog.add_pending([article_id])  # vectors outlive a crash here: clean them later
             self.catalog.delete(article_id)
             self.vectors.delete(article_id)

@@ -64,8 +64,7 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     store = open_store(s)
     if article_ids is not None:
         article_ids = list(dict.fromkeys(article_ids))
-        for aid in article_ids:
-            store.get_article(aid)  # clear error for an unknown id
+        store.check_ids(article_ids)  # clear error for an unknown id
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
