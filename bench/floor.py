@@ -22,7 +22,7 @@ import common
 from index.catalog import query_terms
 from index.embeddings import PackagedEmbedding
 from index.store import Store
-from qa.settings import Settings
+from index.settings import Settings
 
 WORK = Path("/tmp/qa-bench/scale")
 

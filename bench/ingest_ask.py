@@ -28,8 +28,8 @@ from index.chunks import embed_text, make_chunks
 from index.sentences import split_sentences
 from index.store import article_id
 from qa import api
-from qa.settings import Settings
-from qa.types import Article
+from index.settings import Settings
+from index.types import Article
 
 QA = Path(sys.executable).with_name("qa")
 

@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 
 import common  # noqa: E402
 from qa import api  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from index.settings import Settings  # noqa: E402
 
 STAGES = {"embed_query": ("embedder", "embed_query"), "vector_search": ("vectors", "search"),
           "bm25": ("catalog", "bm25"), "doc_freq": ("catalog", "doc_freq"),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import common
 from qa import api
-from qa.settings import Settings
+from index.settings import Settings
 
 
 def main() -> None:

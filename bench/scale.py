@@ -26,8 +26,8 @@ import common
 from index.chunks import embed_text, make_chunks
 from index.sentences import split_sentences
 from index.store import Store, article_id
-from qa.settings import Settings
-from qa.types import Article
+from index.settings import Settings
+from index.types import Article
 
 PROBE = Path(__file__).with_name("probe.py")
 

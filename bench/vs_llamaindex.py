@@ -30,7 +30,7 @@ from pathlib import Path
 import common
 from qa import api
 from qa.evaluate import _contains
-from qa.settings import Settings
+from index.settings import Settings
 
 
 def ours(docs, records, tmp: Path) -> dict:

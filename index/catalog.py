@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from qa.types import Article, QAError, Sentence
+from index.types import Article, QAError, Sentence
 
 _SCHEMA = """
 create table if not exists meta(key text primary key, value text);

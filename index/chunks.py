@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from qa.types import Article, Chunk
+from index.types import Article, Chunk
 
 
 def make_chunks(article: Article) -> list[Chunk]:

@@ -20,7 +20,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from qa.types import QAError
+from index.types import QAError
 
 DIM = 384
 MAX_TOKENS = 128  # news sentences are far shorter; longer inputs are truncated, not refused

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from qa.types import Sentence
+from index.types import Sentence
 
 MAX_CHARS = 1200
 

@@ -31,8 +31,8 @@ from index.embeddings import PackagedEmbedding
 from index.loading import Document, iter_folder, load
 from index.sentences import split_sentences
 from index.vectors import VectorIndex, open_client
-from qa.settings import Settings
-from qa.types import Article, QAError
+from index.settings import Settings
+from index.types import Article, QAError
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
 DOC_BATCH = 200  # documents embedded and committed together (bounds memory on big ingests)

@@ -18,7 +18,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from llama_index.vector_stores.chroma.base import _to_chroma_filter
 
 from index.chunks import chunk_metadata
-from qa.types import Chunk, QAError
+from index.types import Chunk, QAError
 
 ADD_BATCH = 2000  # large batches: adds over HTTP are several times slower per call
 

@@ -1,11 +1,12 @@
 """Cited answers about news articles: ``qa.ask("How many prisoners were exchanged?")``.
 
-The functions load the index lazily, so ``import qa`` stays cheap and ``index`` modules can
-import ``qa.types`` without an import cycle.
+The functions load the index lazily, so ``import qa`` stays cheap. The shared types and the
+settings live in the lowest layer (``index.types``, ``index.settings``) so that imports run one
+way: index -> qa -> ui / CLI.
 """
 
-from qa.settings import Settings
-from qa.types import Answer, Article, Citation, QAError, Sentence
+from index.settings import Settings
+from index.types import Answer, Article, Citation, QAError, Sentence
 
 __all__ = ["Answer", "Article", "Citation", "QAError", "Sentence", "Settings", "ask",
            "get_article", "ingest", "list_articles", "remove"]

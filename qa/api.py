@@ -15,8 +15,8 @@ from index.loading import iter_folder
 from index.store import Store
 from qa import extractive, generative
 from qa.retrieve import retrieve
-from qa.settings import Settings
-from qa.types import Answer, Article, QAError
+from index.settings import Settings
+from index.types import Answer, Article, QAError
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 

@@ -7,8 +7,9 @@ import json
 import os
 import sys
 
-from qa.settings import Settings
-from qa.types import Answer, QAError
+from index.settings import Settings
+from index.types import Answer, QAError
+from qa.progress import progress_bar
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,23 +79,6 @@ def main(argv: list[str] | None = None) -> int:
 def _path(p):
     from pathlib import Path
     return Path(p).expanduser() if p else None
-
-
-def progress_bar(desc: str):
-    """A (done, total) callback drawing a tqdm bar on stderr, shown only for long work."""
-    from tqdm import tqdm
-    state = {"bar": None}
-
-    def update(done: int, total: int) -> None:
-        if state["bar"] is None:
-            if total < 200 or not sys.stderr.isatty():
-                return
-            state["bar"] = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
-        bar = state["bar"]
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-    return update
 
 
 def cmd_ingest(args, settings: Settings) -> int:

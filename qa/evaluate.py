@@ -20,8 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.loading import Document
-from qa.settings import Settings
-from qa.types import Answer, QAError
+from index.settings import Settings
+from index.types import Answer, QAError
 
 
 def load_records(path: str, limit: int | None = None) -> list[dict]:
@@ -98,7 +98,7 @@ def run(path: str, *, limit: int | None = None, settings: Settings | None = None
 def _bar(desc: str, show: bool):
     if not show:
         return lambda done, total: None
-    from qa.cli import progress_bar
+    from qa.progress import progress_bar
     return progress_bar(desc)
 
 

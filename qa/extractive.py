@@ -11,7 +11,7 @@ from __future__ import annotations
 from index.catalog import query_terms
 from qa.retrieve import Candidate
 from qa.spans import answer_type, best_span
-from qa.types import Answer, Citation
+from index.types import Answer, Citation
 
 NOT_FOUND = "The articles do not say."
 ADJACENT_RATIO = 0.75  # see _typed_first

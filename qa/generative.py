@@ -18,9 +18,9 @@ from qa import extractive
 from qa.citations import MARKER, ClaimStream, content_words
 from qa.llm import BACKENDS, ChatLLM, LLMError, get_llm
 from qa.retrieve import Candidate
-from qa.settings import Settings
+from index.settings import Settings
 from qa.spans import answer_type, best_span
-from qa.types import Answer, Citation, QAError
+from index.types import Answer, Citation, QAError
 
 CANNOT = "I cannot answer this from the articles."
 _CANNOT_RX = re.compile(r"cannot answer|can't answer|can not answer|unable to answer|"

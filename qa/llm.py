@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Mapping, Protocol
 
-from qa.settings import Settings
-from qa.types import QAError
+from index.settings import Settings
+from index.types import QAError
 
 BACKENDS = ("openai", "llamacpp")
 MAX_TOKENS = 400  # answers are a few cited sentences; a cap bounds latency with slow local models

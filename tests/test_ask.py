@@ -3,7 +3,7 @@
 import pytest
 
 from qa import api
-from qa.types import QAError
+from index.types import QAError
 
 SEED_QUESTIONS = {
     "How many prisoners were exchanged?": ("Each side released 175 prisoners of war.", "175"),
@@ -46,7 +46,7 @@ def test_follow_up_uses_history(seeded_settings):
 
 
 def test_article_filter_and_unknown_id(seeded_settings, tmp_path):
-    from qa.settings import Settings
+    from index.settings import Settings
     other = tmp_path / "other.txt"
     other.write_text("Garden news\nThe city garden opened a new rose bed with 300 plants on Friday.\n")
     s = seeded_settings

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from qa import api
-from qa.settings import Settings
-from qa.types import QAError
+from index.settings import Settings
+from index.types import QAError
 
 from conftest import SEED_FILE
 

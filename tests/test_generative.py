@@ -19,7 +19,7 @@ import pytest
 import qa
 from qa import generative
 from qa.citations import check
-from qa.types import QAError
+from index.types import QAError
 
 PRISONERS = "Each side released 175 prisoners of war."
 CALL = "Trump said Wednesday’s call with Zelensky lasted about an hour."

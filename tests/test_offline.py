@@ -43,7 +43,7 @@ def test_ingest_and_ask_offline(no_network, settings, tmp_path):
     assert "31 votes" in ans.citations[0].sentence
     assert no_network == []  # nothing even tried to leave the machine
     # and the guard really bites: a URL ingest is refused with a clear message
-    from qa.types import QAError
+    from index.types import QAError
     with pytest.raises(QAError, match="cannot fetch"):
         api.ingest(["http://example.com/story.html"], settings=settings)
     assert no_network

@@ -182,7 +182,7 @@ READER = r"""
 import sys, time
 from pathlib import Path
 from qa import api
-from qa.settings import Settings
+from index.settings import Settings
 s = Settings(data_dir=Path(sys.argv[1]), seed_dir=None)
 api.ask("How many bridges does Aldmere have?", settings=s)
 print("ready", flush=True)

@@ -36,7 +36,7 @@ import contextlib, io, json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from qa import api, cli
-from qa.settings import Settings
+from index.settings import Settings
 from reliability_helpers import consistency_problems, index_state
 s = Settings(data_dir=Path(sys.argv[1]), seed_dir=None)
 store = api.open_store(s, seed=False)

@@ -22,7 +22,7 @@ import qa
 from index.sentences import split_sentences
 from index.store import article_id
 from qa import api
-from qa.settings import Settings
+from index.settings import Settings
 
 gradio_client = pytest.importorskip("gradio_client")
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from qa import api, cli
-from qa.types import Answer, QAError
+from index.types import Answer, QAError
 from reliability_helpers import consistency_problems, index_state
 
 GOOD = ("The harbour bridge in Lowmoor reopened on Tuesday after two years of repairs. "

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.sentences import MAX_CHARS, split_sentences
 from qa import api
-from qa.types import Article
+from index.types import Article
 
 # Characters that break naive splitters: every Unicode whitespace and line separator, zero-width
 # and bidi controls, combining marks, emoji with modifiers and joiners, CJK and RTL punctuation.
@@ -107,7 +107,7 @@ def test_known_hard_cases():
 
 @pytest.fixture(scope="module")
 def unicode_settings(tmp_path_factory):
-    from qa.settings import Settings
+    from index.settings import Settings
     s = Settings(data_dir=tmp_path_factory.mktemp("unicode") / "data", seed_dir=None)
     return s
 

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from qa import api
-from qa.types import QAError
+from index.types import QAError
 from reliability_helpers import index_state
 
 ARTICLE = ("<html><head><title>Lowmoor bridge reopens</title><script>track()</script></head><body>"
@@ -136,7 +136,7 @@ def garbage_server():
 
 @pytest.fixture(scope="module")
 def url_settings(tmp_path_factory):
-    from qa.settings import Settings
+    from index.settings import Settings
     return Settings(data_dir=tmp_path_factory.mktemp("urls") / "data", seed_dir=None,
                     url_timeout=TIMEOUT, max_file_mb=LIMIT_MB)
 

@@ -1,7 +1,7 @@
 from index.chunks import chunk_metadata, make_chunks
 from index.sentences import split_sentences
 from index.store import article_id
-from qa.types import Article
+from index.types import Article
 
 from conftest import SEED_FILE
 

@@ -18,7 +18,7 @@ OUTGOING: list[str] = []
 def server(tmp_path_factory):
     from pathlib import Path
 
-    from qa.settings import Settings
+    from index.settings import Settings
     from ui import serve
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-api") / "data", seed_dir=seeds)

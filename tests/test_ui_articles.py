@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa import api
-from qa.settings import Settings
+from index.settings import Settings
 from ui import articles
 
 

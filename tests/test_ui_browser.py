@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from qa import api
-from qa.settings import Settings
+from index.settings import Settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")

@@ -9,8 +9,8 @@ import pytest
 
 from qa import api
 from qa.cli import build_parser
-from qa.settings import Settings
-from qa.types import Answer, Article, Citation, QAError, Sentence
+from index.settings import Settings
+from index.types import Answer, Article, Citation, QAError, Sentence
 from ui import chat, render
 
 
@@ -176,7 +176,7 @@ def test_chat_command_on_a_busy_port_fails_in_one_line(tmp_path, capsys):
 
 
 def test_page_answerer_choice_becomes_per_request_settings(tmp_path):
-    from qa.settings import Settings
+    from index.settings import Settings
     from ui.app import with_answerer
     base = Settings(data_dir=tmp_path, llm="", llm_model="gpt-4o-mini", llm_model_path="")
     assert with_answerer(base, "openai", " llama3.2 ").llm_model == "llama3.2"

@@ -16,8 +16,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402  (its functions load the index lazily: the page can start first)
-from qa.settings import Settings  # noqa: E402
-from qa.types import QAError  # noqa: E402
+from index.settings import Settings  # noqa: E402
+from index.types import QAError  # noqa: E402
 from ui import articles, chat, render  # noqa: E402
 from ui.assets import CSS, JS  # noqa: E402
 

@@ -12,8 +12,8 @@ from typing import Callable
 
 from index.loading import HTML_EXT, TEXT_EXT, Document, parse
 import qa
-from qa.settings import Settings
-from qa.types import Article, QAError
+from index.settings import Settings
+from index.types import Article, QAError
 
 log = logging.getLogger("qa.ui")
 UPLOAD_TYPES = sorted(TEXT_EXT | HTML_EXT)

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from qa.settings import Settings
-from qa.types import Answer, QAError
+from index.settings import Settings
+from index.types import Answer, QAError
 from ui import render
 
 log = logging.getLogger("qa.ui")

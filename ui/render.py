@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 
-from qa.types import Answer, Article, Citation
+from index.types import Answer, Article, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_~$[]|#"}

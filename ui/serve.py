@@ -13,8 +13,8 @@ import logging
 import sys
 import threading
 
-from qa.settings import Settings
-from qa.types import QAError
+from index.settings import Settings
+from index.types import QAError
 
 log = logging.getLogger("qa.ui")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from qa.types import QAError
+from index.types import QAError
 
 _REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
