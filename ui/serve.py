@@ -63,6 +63,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def credentials(settings: Settings, auth: str | None) -> tuple[tuple[str, str] | None, str]:
+    """(the page's login or None, the APIs' bearer token or "") from --auth and QA_*."""
+    login = parse_login(auth or settings.auth)
+    return login, settings.api_token or (login[1] if login else "")
+
+
 def check_exposure(host: str, *, page: bool, login, token: str) -> None:
     """Refuse to serve a non-loopback address to anyone without a login."""
     if is_loopback(host):
@@ -84,8 +90,7 @@ def build_app(settings: Settings, *, page: bool, host: str = "127.0.0.1", port: 
     from ui import http, openai_compat
     from ui.answering import Slots
 
-    login = parse_login(auth or settings.auth)
-    token = settings.api_token or (login[1] if login else "")
+    login, token = credentials(settings, auth)
     check_exposure(host, page=page, login=login, token=token)
     slots = Slots(settings.concurrency)  # shared by the page and both APIs
     # FastAPIOffline serves the docs page's scripts from the package, not from a CDN.
@@ -162,6 +167,8 @@ def start(settings: Settings, *, host: str = "127.0.0.1", port: int = 0, auth: s
           page: bool = True) -> tuple[Server, str]:
     """Serve in the background (also for tests and benchmarks); returns (server, base url).
     ``port`` 0 takes a free one. Stop with ``server.close()``."""
+    login, token = credentials(settings, auth)
+    check_exposure(host, page=page, login=login, token=token)  # before anything listens
     sock = bind(host, port)
     try:
         app = build_app(settings, page=page, host=host, port=sock.getsockname()[1], auth=auth)
