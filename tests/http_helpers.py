@@ -1,9 +1,12 @@
-"""Helpers shared by the HTTP API tests: a served data folder, an SSE reader, the checks."""
+"""Helpers shared by the tests that talk to a server over HTTP (the JSON API, the OpenAI-
+compatible chat, the page's /ask): a served data folder, an SSE reader, questions whose answers
+are known, and the checks."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from index.settings import Settings
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 PRISONERS = "How many prisoners were exchanged?"
+CALL = "How long did the call with Zelensky last?"
 TOWNS = ["Aldmere", "Brackwater", "Cinderford", "Dunholm", "Eastbrook", "Fallowby"]
 
 
@@ -60,8 +64,44 @@ def town_article(i: int, town: str) -> str:
             f"Work in {town} starts in spring and ends in {2030 + i}.\n")
 
 
+def town_question(town: str) -> str:
+    return f"How many bridges does {town} have?"
+
+
 def check_citations(got: dict, settings: Settings) -> None:
-    """Every cited sentence is exactly where it says, in an indexed article."""
+    """Every cited sentence is exactly where it says, in an article the index lists."""
     from qa import api
+    listed = {a.id for a in api.list_articles(settings=settings)}
     for c in got["citations"]:
+        assert c["article_id"] in listed
         assert api.get_article(c["article_id"], settings=settings).text[c["start"]:c["end"]] == c["sentence"]
+
+
+def check_answer(question: str, got: dict, settings: Settings) -> None:
+    """The right answer to PRISONERS, CALL or a town question (whose article may be mid-write)."""
+    check_citations(got, settings)
+    if question == PRISONERS:
+        assert not got["abstained"] and "175" in got["citations"][0]["sentence"], got["text"]
+    elif question == CALL:
+        assert not got["abstained"] and "about an hour" in got["citations"][0]["sentence"], got["text"]
+    else:  # a new article: not yet committed (abstain or cite elsewhere) or cited correctly
+        town = question.split()[-2]
+        first = got["citations"][0]["sentence"] if got["citations"] else ""
+        if not got["abstained"] and town in first:
+            assert f"{TOWNS.index(town) * 7 + 3} bridges" in first, first
+
+
+def record_asks(monkeypatch) -> list[tuple[float, float]]:
+    """When the server answered each question: (start, end) of every ``qa.ask`` call from now."""
+    import qa
+    served: list[tuple[float, float]] = []
+    real_ask = qa.ask
+
+    def timed_ask(*a, **k):
+        t0 = time.monotonic()
+        try:
+            return real_ask(*a, **k)
+        finally:
+            served.append((t0, time.monotonic()))
+    monkeypatch.setattr(qa, "ask", timed_ask)
+    return served

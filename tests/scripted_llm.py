@@ -41,6 +41,15 @@ class Scripted(ThreadingHTTPServer):
         return r(body) if callable(r) else r
 
 
+def as_openai_server(monkeypatch, delay: float = 0.0) -> Scripted:
+    """A scripted server that this process's generative answers use (OPENAI_BASE_URL, no key).
+    Close it when done."""
+    s = Scripted(delay)
+    monkeypatch.setenv("OPENAI_BASE_URL", s.url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return s
+
+
 def numbered(body: dict, sentence: str) -> int:
     """The number the prompt gave ``sentence`` (what a good model would cite)."""
     m = re.search(r"^\[(\d+)\] " + re.escape(sentence), body["messages"][-1]["content"], re.M)

@@ -17,7 +17,7 @@ import qa
 from qa import generative
 from qa.citations import check
 from index.types import QAError
-from scripted_llm import Scripted, numbered
+from scripted_llm import Scripted, as_openai_server, numbered
 
 PRISONERS = "Each side released 175 prisoners of war."
 CALL = "Trump said Wednesday’s call with Zelensky lasted about an hour."
@@ -25,9 +25,7 @@ CALL = "Trump said Wednesday’s call with Zelensky lasted about an hour."
 
 @pytest.fixture
 def server(monkeypatch):
-    s = Scripted()
-    monkeypatch.setenv("OPENAI_BASE_URL", s.url)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    s = as_openai_server(monkeypatch)
     yield s
     s.close()
 

@@ -14,33 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-import qa
-from http_helpers import PRISONERS, TOWNS, check_citations, seeded, served, town_article
+from http_helpers import (CALL, PRISONERS, TOWNS, check_answer, record_asks, seeded, served,
+                          town_article, town_question)
 from index.store import article_id
 from qa import api
-from scripted_llm import Scripted, numbered
+from scripted_llm import as_openai_server, numbered
 
 gradio_client = pytest.importorskip("gradio_client")
-CALL_Q = "How long did the call with Zelensky last?"
 HOLD = 4  # answers the server must give while the new articles are inside their write
 SEED_SENTENCE = "Each side released 175 prisoners of war."
-
-
-def town_question(town: str) -> str:
-    return f"How many bridges does {town} have?"
-
-
-def check_answer(question: str, got: dict, settings) -> None:
-    check_citations(got, settings)
-    if question == PRISONERS:
-        assert not got["abstained"] and "175" in got["citations"][0]["sentence"], got["text"]
-    elif question == CALL_Q:
-        assert not got["abstained"] and "about an hour" in got["citations"][0]["sentence"], got["text"]
-    else:  # a new article: not committed yet (abstain or cite elsewhere) or cited correctly
-        town = question.split()[-2]
-        first = got["citations"][0]["sentence"] if got["citations"] else ""
-        if not got["abstained"] and town in first:
-            assert f"{TOWNS.index(town) * 7 + 3} bridges" in first, first
 
 
 def test_16_concurrent_asks_while_an_article_is_added(tmp_path, monkeypatch):
@@ -49,16 +31,7 @@ def test_16_concurrent_asks_while_an_article_is_added(tmp_path, monkeypatch):
         store = api.open_store(settings)
         expected = {article_id(town_article(i, t)): t for i, t in enumerate(TOWNS)}
 
-        served_at: list[tuple[float, float]] = []  # when the server answered each ask
-        real_ask = qa.ask
-
-        def timed_ask(*a, **k):
-            t0 = time.monotonic()
-            try:
-                return real_ask(*a, **k)
-            finally:
-                served_at.append((t0, time.monotonic()))
-        monkeypatch.setattr(qa, "ask", timed_ask)
+        served_at = record_asks(monkeypatch)
 
         # Keep the write open (vectors written, nothing committed) until HOLD answers were given.
         window: dict[str, float] = {}
@@ -83,7 +56,7 @@ def test_16_concurrent_asks_while_an_article_is_added(tmp_path, monkeypatch):
             finally:
                 window["end"] = time.monotonic()
 
-        questions = [(PRISONERS, CALL_Q, town_question(TOWNS[i % len(TOWNS)]))[i % 3] for i in range(16)]
+        questions = [(PRISONERS, CALL, town_question(TOWNS[i % len(TOWNS)]))[i % 3] for i in range(16)]
         writer = threading.Thread(target=add)
         writer.start()
         while "start" not in window and writer.is_alive():
@@ -112,10 +85,8 @@ def test_16_concurrent_asks_while_an_article_is_added(tmp_path, monkeypatch):
 @pytest.fixture
 def slow_model(monkeypatch):
     """The scripted model server taking 0.5 s a reply, and always citing the right sentence."""
-    s = Scripted(delay=0.5)
+    s = as_openai_server(monkeypatch, delay=0.5)
     s.replies = [lambda b: f"Each side released 175 prisoners of war [{numbered(b, SEED_SENTENCE)}]."]
-    monkeypatch.setenv("OPENAI_BASE_URL", s.url)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     yield s
     s.close()
 

@@ -16,7 +16,7 @@ import pytest
 
 from http_helpers import PRISONERS, check_citations, seeded, served
 from qa import api
-from scripted_llm import Scripted, numbered
+from scripted_llm import as_openai_server, numbered
 
 TOKEN = "tok-123"
 SEED_SENTENCE = "Each side released 175 prisoners of war."
@@ -38,9 +38,7 @@ def client(server):
 @pytest.fixture
 def model(monkeypatch):
     """The scripted model server, as the answering server's OPENAI_BASE_URL."""
-    s = Scripted()
-    monkeypatch.setenv("OPENAI_BASE_URL", s.url)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    s = as_openai_server(monkeypatch)
     yield s
     s.close()
 
