@@ -24,12 +24,11 @@ class Slots:
         self.size = n
         self._sem = threading.BoundedSemaphore(n)
 
-    def limit(self, ask: Callable[..., Answer]) -> Callable[..., Answer]:
-        """``ask`` run inside a slot."""
-        def limited(*args, **kwargs) -> Answer:
-            with self._sem:
-                return ask(*args, **kwargs)
-        return limited
+    def ask(self, *args, **kwargs) -> Answer:
+        """``qa.ask`` in a slot (looked up at each call, so a test can watch it)."""
+        import qa
+        with self._sem:
+            return qa.ask(*args, **kwargs)
 
 
 def stream_answer(ask: Callable[..., Answer], question: str, **kwargs) -> Iterator[str | Answer]:

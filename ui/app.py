@@ -71,15 +71,11 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
     """The page; ``slots`` (default: its own, ``QA_CONCURRENCY`` of them) cap answers at once."""
     slots = slots or Slots(settings.concurrency)
 
-    def ask(*args, **kwargs):
-        return qa.ask(*args, **kwargs)  # looked up per call, so tests can watch qa.ask
-    limited_ask = slots.limit(ask)
-
     def ask_stream(question, turns, ids, answerer=None, model=None):
         turns = turns or []
         done = False
         for ts in chat.respond(question, turns, ids, settings=with_answerer(settings, answerer, model),
-                               ask=limited_ask):
+                               ask=slots.ask):
             last = ts[-1]
             if last.answer is not None or last.error is not None:
                 done = True
@@ -129,8 +125,8 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
         """Answer a question from the indexed articles; returns qa.Answer.to_dict().
         llm: "none" (extractive), "openai" or "llamacpp"; default from QA_LLM."""
         try:
-            return limited_ask(question, history=history, article_ids=article_ids or None,
-                               settings=settings, llm=llm).to_dict()
+            return slots.ask(question, history=history, article_ids=article_ids or None,
+                             settings=settings, llm=llm).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
 

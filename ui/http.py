@@ -70,7 +70,6 @@ def started(items: Iterator) -> Iterator:
 def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["answers and articles"], responses=ERRORS,
                   dependencies=[Depends(bearer(token))] if token else [])
-    ask = slots.limit(lambda *a, **k: qa.ask(*a, **k))  # looked up per call (tests watch qa.ask)
 
     @r.post("/ask", summary="Answer a question, citing sentences",
             responses={200: {"model": Answer, "description": "The answer (`Answer.to_dict()`); "
@@ -81,8 +80,8 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
     def ask_route(req: AskRequest):
         kwargs = dict(history=req.history, settings=settings, **req.ask_kwargs())
         if not req.stream:
-            return JSONResponse(ask(req.question, **kwargs).to_dict())
-        items = started(stream_answer(ask, req.question, **kwargs))
+            return JSONResponse(slots.ask(req.question, **kwargs).to_dict())
+        items = started(stream_answer(slots.ask, req.question, **kwargs))
 
         def events() -> Iterator[str]:
             streamed = False

@@ -18,7 +18,6 @@ from typing import Iterator
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
-import qa
 from index.settings import Settings
 from index.types import Answer, NotFoundError, QAError
 from ui.answering import Slots, stream_answer
@@ -63,7 +62,6 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["OpenAI-compatible"],
                   dependencies=[Depends(bearer(token))] if token else [])
-    ask = slots.limit(lambda *a, **k: qa.ask(*a, **k))
 
     @r.get("/models", summary="The one model served: qa-news")
     def models() -> dict:
@@ -78,12 +76,12 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         kwargs = dict(history=history, settings=settings, **req.ask_kwargs())
         head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": MODEL}
         if not req.stream:
-            answer = ask(question, **kwargs)
+            answer = slots.ask(question, **kwargs)
             return JSONResponse({**head, "object": "chat.completion", "choices": [{
                 "index": 0, "message": {"role": "assistant", "content": reply_text(answer)},
                 "finish_reason": "stop", "logprobs": None}],
                 "citations": [c.to_dict() for c in answer.citations]})
-        items = started(stream_answer(ask, question, **kwargs))
+        items = started(stream_answer(slots.ask, question, **kwargs))
         return StreamingResponse(chunks(head, items), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
