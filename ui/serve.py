@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -135,7 +136,10 @@ class Server:
             time.sleep(0.05)
 
     def wait(self) -> None:
-        """Until Ctrl+C."""
+        """Until Ctrl+C or SIGTERM (main thread only)."""
+        def stop(*_):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, stop)
         try:
             while self._thread.is_alive():
                 self._thread.join(0.5)
