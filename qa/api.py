@@ -14,6 +14,7 @@ from index.loading import clean_text
 from index.loading import iter_folder
 from index.store import Store
 from qa import extractive, generative
+from qa.rerank import rerank
 from qa.retrieve import retrieve
 from index.settings import Settings
 from index.types import Answer, Article, QAError, UnavailableError
@@ -68,12 +69,14 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         store.check_ids(article_ids)  # clear error for an unknown id
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
+    def search(query: str, history: list[str] = past):
+        found = retrieve(store, query, history=history, article_ids=article_ids,
+                         limit=s.rerank_top if s.reranker != "off" else 10)
+        return rerank(query, found, s)
+
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
-        return generative.ask(q, history, lambda query, history=past: retrieve(
-            store, query, history=history, article_ids=article_ids), s, choice, on_token)
-    candidates = retrieve(store, q, history=past, article_ids=article_ids)
-    return extractive.answer(q, candidates, max_citations=s.max_citations,
-                             min_confidence=s.min_confidence)
+        return generative.ask(q, history, search, s, choice, on_token)
+    return extractive.answer(q, search(q), s)
 
 
 def clean_question(question: str) -> str:
