@@ -119,7 +119,7 @@ def extractive(tmp: Path, seeds: Path, total: int) -> dict:
     from index.settings import Settings
     from qa import api
 
-    settings = Settings(data_dir=tmp / "inproc", seed_dir=seeds)
+    settings = Settings.from_env(data_dir=tmp / "inproc", seed_dir=seeds)  # QA_* as the server reads them
     api.open_store(settings)
     for q in QUESTIONS:  # warm-up
         api.ask(q, settings=settings)
@@ -252,7 +252,8 @@ def main() -> None:
     ap.add_argument("--delay", type=float, default=1.0, help="seconds the scripted model takes a reply")
     ap.add_argument("--browser", action="store_true", help="also 16 Chromium tabs on the page")
     args = ap.parse_args()
-    run = common.Run("http_api", requests=args.requests, delay_s=args.delay, browser=args.browser)
+    run = common.Run("http_api", requests=args.requests, delay_s=args.delay, browser=args.browser,
+                     env={k: v for k, v in os.environ.items() if k.startswith("QA_")})
     print(common.header(run), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="qa-bench-http-"))
     try:

@@ -150,7 +150,8 @@ def sections() -> list[str]:
         out += ["### The HTTP API (`bench/http_api.py`)", "", ctx(r), "",
                 f"Extractive answers on the seed index, {r['params']['requests']} asks per row: `qa.ask` in "
                 "the benchmark's process, and `POST /api/v1/ask` to `qa serve` in another process "
-                f"(server RSS {ex['server_rss']['rss_mb']} MB after the run).", "",
+                f"(server RSS {ex['server_rss']['rss_mb']} MB after the run). Settings from the "
+                f"environment: {r['params'].get('env') or 'none'}.", "",
                 common.table(rows, ["clients at once", "qa.ask req/s", "qa.ask p50 ms", "qa.ask p95 ms",
                                     "HTTP req/s", "HTTP p50 ms", "HTTP p95 ms", "load"]), "",
                 f"16 generative questions at once, the model being a scripted OpenAI-protocol server that "
