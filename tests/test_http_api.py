@@ -164,7 +164,8 @@ def test_add_records_in_one_batch_all_or_nothing(http):
                  400, "record 4", "text")
     assert http.get("/articles").json()["total"] == total  # the bad record stopped the whole batch
     r = http.post("/articles", json={"records": records})
-    assert r.status_code == 201 and [a["title"] for a in r.json()["articles"]] == ["Story 0", "Story 1", "Story 2"]
+    assert r.status_code == 201
+    assert [a["title"] for a in r.json()["articles"]] == ["Story 0", "Story 1", "Story 2"]
     for a in r.json()["articles"]:
         http.delete(f"/articles/{a['id']}")
 

@@ -92,7 +92,8 @@ def test_generative_stream_arrives_in_pieces(client, model):
                                f"The call lasted about an hour [{numbered(b, CALL)}]."]
     chunks = list(client.chat.completions.create(
         model="qa-news", stream=True, extra_body={"llm": "openai"},
-        messages=[{"role": "user", "content": "How many prisoners were exchanged, and how long was the call?"}]))
+        messages=[{"role": "user",
+                   "content": "How many prisoners were exchanged, and how long was the call?"}]))
     pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
     # the verified sentences come as they are checked (one piece each, or joined when they
     # are checked faster than they are sent), then the sources in a piece of their own

@@ -81,25 +81,8 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         kwargs = dict(history=req.history, settings=settings, **req.ask_kwargs())
         if not req.stream:
             return JSONResponse(slots.ask(req.question, **kwargs).to_dict())
-        items = started(stream_answer(slots.ask, req.question, **kwargs))
-
-        def events() -> Iterator[str]:
-            streamed = False
-            try:
-                for x in items:
-                    if isinstance(x, str):
-                        streamed = True
-                        yield sse("delta", {"text": x})
-                        continue
-                    if not streamed:  # extractive: the text comes whole, so one delta holds it
-                        yield sse("delta", {"text": x.text})
-                    yield sse("answer", x.to_dict())
-            except QAError as e:
-                yield sse("error", {"error": str(e)})
-            except Exception as e:
-                log.error("streaming an answer failed", exc_info=e)
-                yield sse("error", {"error": f"answering failed ({type(e).__name__}); see the server log."})
-        return StreamingResponse(events(), media_type="text/event-stream",
+        events = answer_events(started(stream_answer(slots.ask, req.question, **kwargs)))
+        return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @r.get("/articles", response_model=ArticlePage, summary="List articles, newest first")
@@ -116,7 +99,8 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         return JSONResponse(dataclasses.asdict(qa.get_article(article_id, settings=settings)))
 
     @r.post("/articles", status_code=201, response_model=AddedArticles,
-            responses={413: {"model": ErrorReply}}, summary="Add an article from a URL, or records {title, text, url?, published?}")
+            responses={413: {"model": ErrorReply}},
+            summary="Add an article from a URL, or records {title, text, url?, published?}")
     def add_route(req: AddArticles):
         added = qa.ingest(req.sources(), settings=settings)
         if not added:
@@ -130,6 +114,26 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
 
     unknown_path(r, PREFIX)
     return r
+
+
+def answer_events(items: Iterator[str | Answer]) -> Iterator[str]:
+    """``delta`` events with the text as it comes (an extractive answer's, whole), then the
+    ``answer``; an ``error`` event if answering fails after the stream began."""
+    streamed = False
+    try:
+        for x in items:
+            if isinstance(x, str):
+                streamed = True
+                yield sse("delta", {"text": x})
+                continue
+            if not streamed:
+                yield sse("delta", {"text": x.text})
+            yield sse("answer", x.to_dict())
+    except QAError as e:
+        yield sse("error", {"error": str(e)})
+    except Exception as e:
+        log.error("streaming an answer failed", exc_info=e)
+        yield sse("error", {"error": f"answering failed ({type(e).__name__}); see the server log."})
 
 
 def unknown_path(r: APIRouter, prefix: str) -> None:
@@ -172,8 +176,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException):
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
-        if e.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; see {DOCS}."
         return error_response(request, e.status_code, message, getattr(e, "headers", None))
 
     @app.exception_handler(Exception)

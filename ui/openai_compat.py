@@ -68,7 +68,8 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": _CREATED,
                                             "owned_by": "qa-news"}]}
 
-    @r.post("/chat/completions", summary="Answer the last user message, citing sentences (OpenAI chat completions)")
+    @r.post("/chat/completions",
+            summary="Answer the last user message, citing sentences (OpenAI chat completions)")
     def complete(req: ChatRequest):
         if req.model != MODEL:
             raise NotFoundError(f"no model {req.model!r} here; use {MODEL!r} (GET /v1/models).")
