@@ -84,7 +84,8 @@ def check_exposure(host: str, *, page: bool, login, token: str) -> None:
 
 def build_app(settings: Settings, *, page: bool, host: str = "127.0.0.1", port: int = 7860,
               auth: str | None = None):
-    """The FastAPI app: /api/v1 (with its docs), /v1, and the page at / when ``page``."""
+    """The FastAPI app: /api/v1 (with its docs), /v1, and the page at / when ``page``. Serving
+    it on ``host`` is for ``start`` to allow (``check_exposure``)."""
     from fastapi.responses import RedirectResponse
     from fastapi_offline import FastAPIOffline
 
@@ -92,7 +93,6 @@ def build_app(settings: Settings, *, page: bool, host: str = "127.0.0.1", port: 
     from ui.answering import Slots
 
     login, token = credentials(settings, auth)
-    check_exposure(host, page=page, login=login, token=token)
     slots = Slots(settings.concurrency)  # shared by the page and both APIs
     # FastAPIOffline serves the docs page's scripts from the package, not from a CDN.
     app = FastAPIOffline(
