@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from index.types import Article, QAError, Sentence
+from index.types import Article, Sentence, UnavailableError
 
 _SCHEMA = """
 create table if not exists meta(key text primary key, value text);
@@ -67,10 +67,10 @@ class Catalog:
             self.db.executescript(_SCHEMA)
         except sqlite3.OperationalError as e:
             if not os.access(path.parent, os.W_OK) or "readonly" in str(e):
-                raise QAError(f"the data folder {path.parent} is read-only; make it writable or set "
-                              "QA_DATA_DIR to another folder.") from None
-            raise QAError(f"cannot open the catalog at {path} ({e}); check that the data folder "
-                          "is writable or set QA_DATA_DIR.") from None
+                raise UnavailableError(f"the data folder {path.parent} is read-only; make it writable or set "
+                                       "QA_DATA_DIR to another folder.") from None
+            raise UnavailableError(f"cannot open the catalog at {path} ({e}); check that the data folder "
+                                   "is writable or set QA_DATA_DIR.") from None
 
     @property
     def db(self) -> sqlite3.Connection:

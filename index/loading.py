@@ -217,13 +217,19 @@ def _records(text: str, source: str) -> Iterator[Document]:
         raise QAError(f"{source}: invalid JSON at line {e.lineno}; expected records "
                       '{"title", "text", "url"?, "published"?}.') from None
     for n, it in enumerate(items, 1):
-        if not isinstance(it, dict) or not isinstance(it.get("text"), str) or not it["text"].strip():
-            raise QAError(f"{source}: record {n} has no \"text\" string; each record needs title and text.")
-        body = clean_text(it["text"])
-        title = clean_text(str(it.get("title") or "")).strip() or _first_line(body)
-        url = it.get("url")
-        yield Document(title, body, f"{source}#{n}", clean_text(url) if isinstance(url, str) else None,
-                       None if it.get("published") is None else clean_text(str(it["published"])))
+        yield record(it, f"{source}#{n}", f"{source}: record {n}")
+
+
+def record(item, source: str, name: str = "the record") -> Document:
+    """A document from one record ``{"title", "text", "url"?, "published"?}``; ``name`` says
+    which record in the error."""
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+        raise QAError(f'{name} has no "text" string; each record needs title and text.')
+    body = clean_text(item["text"])
+    title = clean_text(str(item.get("title") or "")).strip() or _first_line(body)
+    url = item.get("url")
+    return Document(title, body, source, clean_text(url) if isinstance(url, str) else None,
+                    None if item.get("published") is None else clean_text(str(item["published"])))
 
 
 def _first_line(text: str, limit: int = 120) -> str:

@@ -28,19 +28,19 @@ import numpy as np
 from index.catalog import Catalog
 from index.chunks import embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
-from index.loading import Document, iter_folder, load
+from index.loading import Document, iter_folder, load, record
 from index.sentences import split_sentences
 from index.vectors import VectorIndex, open_client
 from index.settings import Settings
-from index.types import Article, QAError
+from index.types import Article, NotFoundError, QAError, UnavailableError
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
 DOC_BATCH = 200  # documents embedded and committed together (bounds memory on big ingests)
 LOCK_WAIT = 30.0
 
 
-def _unknown(article_id: str) -> QAError:
-    return QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+def _unknown(article_id: str) -> NotFoundError:
+    return NotFoundError(f"no article with id {article_id!r}; `qa list` shows the ids.")
 
 
 def article_id(text: str) -> str:
@@ -54,11 +54,11 @@ class Store:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise QAError(f"cannot create the data folder {self.dir} ({e.strerror}); "
-                          "set QA_DATA_DIR to a writable folder.") from None
+            raise UnavailableError(f"cannot create the data folder {self.dir} ({e.strerror}); "
+                                   "set QA_DATA_DIR to a writable folder.") from None
         if not os.access(self.dir, os.W_OK):  # Chroma and SQLite both need to write, even to read
-            raise QAError(f"the data folder {self.dir} is read-only; make it writable or set "
-                          "QA_DATA_DIR to another folder.")
+            raise UnavailableError(f"the data folder {self.dir} is read-only; make it writable or set "
+                                   "QA_DATA_DIR to another folder.")
         self.catalog = Catalog(self.dir / "catalog.sqlite3")
         self._check_model(settings.embed_model)
         self.embedder = embedder or PackagedEmbedding(settings.embed_model)
@@ -70,8 +70,8 @@ class Store:
     def _check_model(self, name: str) -> None:
         used = self.catalog.get_meta("embed_model")
         if used and used != name and self.catalog.count():
-            raise QAError(f"this data folder was indexed with QA_EMBED_MODEL={used}; set it back "
-                          f"or use another QA_DATA_DIR for {name}.")
+            raise UnavailableError(f"this data folder was indexed with QA_EMBED_MODEL={used}; set it back "
+                                   f"or use another QA_DATA_DIR for {name}.")
 
     # --- reading ---
     def get_article(self, article_id: str) -> Article:
@@ -93,23 +93,30 @@ class Store:
         return self.catalog.get_meta("initialized") is None and self.catalog.count() == 0
 
     # --- writing ---
-    def ingest(self, sources: Iterable[str], *, progress: Progress | None = None,
+    def ingest(self, sources: Iterable[str | dict], *, progress: Progress | None = None,
                errors: list[tuple[str, str]] | None = None) -> list[Article]:
         """Load and index sources; returns their articles (already-stored ones included).
 
-        With ``errors`` given, a bad source is recorded there as (source, message) and the rest
-        go on; without it the first bad source raises ``QAError`` before anything is written.
+        A source is a path, a URL, or a record ``{"title", "text", "url"?, "published"?}``; a
+        record's source is its url, so a new version of an article at the same url replaces
+        the old one. With ``errors`` given, a bad source is recorded there as (source, message)
+        and the rest go on; without it the first bad source raises ``QAError`` before anything
+        is written.
         """
         docs: list[Document] = []
-        for src in sources:
-            for item in self._expand(src):
+        for n, src in enumerate(sources, 1):
+            for item in ([src] if isinstance(src, dict) else self._expand(src)):
                 try:
-                    docs.extend(load(str(item), max_bytes=int(self.settings.max_file_mb * 1e6),
-                                     timeout=self.settings.url_timeout))
+                    if isinstance(item, dict):
+                        url = item.get("url")
+                        docs.append(record(item, url if isinstance(url, str) else "", f"record {n}"))
+                    else:
+                        docs.extend(load(str(item), max_bytes=int(self.settings.max_file_mb * 1e6),
+                                         timeout=self.settings.url_timeout))
                 except QAError as e:
                     if errors is None:
                         raise
-                    errors.append((str(item), str(e)))
+                    errors.append((f"record {n}" if isinstance(item, dict) else str(item), str(e)))
         return self.add_documents(docs, progress=progress)
 
     def _expand(self, src: str) -> list:
@@ -212,8 +219,8 @@ class Store:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise QAError(f"cannot write to the data folder {self.dir} ({e.strerror}); "
-                          "make it writable or set QA_DATA_DIR.") from None
+            raise UnavailableError(f"cannot write to the data folder {self.dir} ({e.strerror}); "
+                                   "make it writable or set QA_DATA_DIR.") from None
         try:
             deadline = time.monotonic() + LOCK_WAIT
             while True:
@@ -222,8 +229,8 @@ class Store:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise QAError(f"the data folder {self.dir} is busy: another process is "
-                                      "ingesting; try again when it finishes.") from None
+                        raise UnavailableError(f"the data folder {self.dir} is busy: another process is "
+                                               "ingesting; try again when it finishes.") from None
                     time.sleep(0.2)
             yield
         finally:

@@ -6,10 +6,11 @@ way: index -> qa -> ui / CLI.
 """
 
 from index.settings import Settings
-from index.types import Answer, Article, Citation, QAError, Sentence
+from index.types import (Answer, Article, Citation, NotFoundError, QAError, Sentence,
+                         UnavailableError)
 
-__all__ = ["Answer", "Article", "Citation", "QAError", "Sentence", "Settings", "ask",
-           "get_article", "ingest", "list_articles", "remove"]
+__all__ = ["Answer", "Article", "Citation", "NotFoundError", "QAError", "Sentence", "Settings",
+           "UnavailableError", "ask", "get_article", "ingest", "list_articles", "remove"]
 
 _API = {"ask", "get_article", "ingest", "list_articles", "remove"}
 

@@ -17,7 +17,7 @@ from qa import extractive, generative
 from qa.rerank import rerank
 from qa.retrieve import retrieve
 from index.settings import Settings
-from index.types import Answer, Article, QAError
+from index.types import Answer, Article, QAError, UnavailableError
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 
@@ -38,7 +38,8 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
             store = _stores[key] = Store(s)
         if seed and s.seed_dir and store.never_written():
             if not s.seed_dir.is_dir():
-                raise QAError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set QA_SEED_DIR=''.")
+                raise UnavailableError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set "
+                                       "QA_SEED_DIR=''.")
             store.ingest([str(p) for p in iter_folder(s.seed_dir) if p.name.lower() != "readme.md"])
     return store
 
@@ -108,15 +109,17 @@ def user_turns(history: Iterable | None) -> list[str]:
     return [clean_question(t) for t in out if t and t.strip()]
 
 
-def ingest(sources: str | Iterable[str], *, settings: Settings | None = None,
+def ingest(sources: str | dict | Iterable[str | dict], *, settings: Settings | None = None,
            progress: Callable[[int, int], None] | None = None,
            errors: list[tuple[str, str]] | None = None) -> list[Article]:
-    """Index files, folders, URLs or JSON/JSONL batches; returns their articles.
+    """Index files, folders, URLs, JSON/JSONL batches or records ``{"title", "text", "url"?,
+    "published"?}``; returns their articles.
 
-    Same content again is a no-op; a changed file at the same path replaces its old version.
-    Pass ``errors=[]`` to skip bad sources (recorded there) instead of stopping at the first.
+    Same content again is a no-op; a changed file at the same path (or a record with the same
+    url) replaces its old version. Pass ``errors=[]`` to skip bad sources (recorded there)
+    instead of stopping at the first.
     """
-    if isinstance(sources, str):
+    if isinstance(sources, (str, dict)):
         sources = [sources]
     return open_store(settings, seed=False).ingest(list(sources), progress=progress, errors=errors)
 
