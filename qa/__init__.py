@@ -6,12 +6,12 @@ way: index -> qa -> ui / CLI.
 """
 
 from index.settings import Settings
-from index.types import Answer, Article, Citation, QAError, Sentence
+from index.types import Answer, Article, Citation, FeedPoll, QAError, Sentence
 
-__all__ = ["Answer", "Article", "Citation", "QAError", "Sentence", "Settings", "ask",
-           "get_article", "ingest", "list_articles", "remove"]
+__all__ = ["Answer", "Article", "Citation", "FeedPoll", "QAError", "Sentence", "Settings", "ask",
+           "follow", "get_article", "ingest", "list_articles", "remove"]
 
-_API = {"ask", "get_article", "ingest", "list_articles", "remove"}
+_API = {"ask", "follow", "get_article", "ingest", "list_articles", "remove"}
 
 
 def __getattr__(name: str):

@@ -9,7 +9,6 @@ process): the page's events are private, so gradio_client cannot call them.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import urllib.request
@@ -47,11 +46,7 @@ def town_question(town: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from ui import serve
-    # Only the seed article: seeds/README.md would otherwise be indexed too (see test_ui_browser).
-    seeds = tmp_path_factory.mktemp("gradio-seeds")
-    for f in SEEDS.glob("*.txt"):
-        shutil.copy(f, seeds / f.name)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("gradio") / "data", seed_dir=seeds)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("gradio") / "data", seed_dir=SEEDS)
     api.open_store(settings)
     demo, url = serve.start(settings)
     try:

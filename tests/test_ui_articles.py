@@ -54,7 +54,7 @@ def test_remove_deletes_the_article(empty_settings):
 
 
 def test_long_article_lists_show_the_newest_first_and_are_capped(empty_settings, monkeypatch):
-    from index.loading import Document
+    from index.types import Document
     from qa import api
     from ui import articles
     monkeypatch.setattr(articles, "MAX_LISTED", 3)

@@ -31,13 +31,8 @@ SLOW = 30_000  # ms; first answers pay for model warm-up on a shared 2-core mach
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from ui import serve
-    # Only the seed article itself: seeds/README.md would otherwise be indexed as a second
-    # "article" (a core seeding issue, reported) and cited next to it in the screenshot.
-    seeds = tmp_path_factory.mktemp("ui-seeds")
-    for f in SEEDS.glob("*.txt"):
-        shutil.copy(f, seeds / f.name)
     # A 50 kB upload limit so the limit test needs no big file; test articles are tiny.
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=seeds,
+    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=SEEDS,
                         max_file_mb=0.05)
     api.open_store(settings)
     demo, url = serve.start(settings)
