@@ -24,6 +24,7 @@ _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "analysisnew
                   "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle",
                   "blogposting", "liveblogposting", "report", "scholarlyarticle", "techarticle"}
 BODY_SHARE = 0.6  # the visible text loses to articleBody when it has fewer words than this share
+LINK_LINE_WORDS = 15  # a "Read more: <headline>" line is at most this long
 
 for _name in ("trafilatura", "htmldate", "courlan"):  # their warnings are not the user's business
     logging.getLogger(_name).addHandler(logging.NullHandler())
@@ -41,15 +42,18 @@ def extract_page(html: str, *, source: str, url: str | None = None,
     meta = _meta(tree)
     got = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
                                       include_tables=True)
-    visible = _paragraphs(got.text if got is not None else "")
+    visible = _without_link_lines(_paragraphs(got.text if got is not None else ""), tree)
     declared = _paragraphs(ld.get("body") or "")
     text = visible
-    if declared and len(visible.split()) < BODY_SHARE * len(declared.split()):
+    # the declared body wins when the visible text is much shorter, or is that same body
+    # (trafilatura falls back to it too, but loses its paragraph breaks)
+    if declared and (len(visible.split()) < BODY_SHARE * len(declared.split())
+                     or visible.split() == declared.split()):
         text = declared
     if not text:
         text = _paragraphs(ld.get("description") or meta.get("og:description") or "")
     if not text:  # too little for trafilatura to call it an article: all the visible text
-        text = fragment_text(html)
+        text = _visible_text(tree)
     title = _clean(getattr(got, "title", None) or ld.get("headline") or meta.get("og:title")
                    or default_title)
     text = _without_title(text, title, _clean(getattr(got, "author", None) or ld.get("author")))
@@ -61,8 +65,8 @@ def extract_page(html: str, *, source: str, url: str | None = None,
     canonical = canonical if canonical and re.match(r"https?://", canonical, re.I) else None
     return Document(title or default_title, text, source, url=canonical or url,
                     published=published,
-                    site=_clean(getattr(got, "sitename", None) or ld.get("publisher")
-                                or meta.get("og:site_name")) or None,
+                    site=_site_name(getattr(got, "sitename", None)) or _clean(ld.get("publisher"))
+                    or _clean(meta.get("og:site_name")) or None,
                     author=_clean(getattr(got, "author", None) or ld.get("author")
                                   or meta.get("author")) or None,
                     urls=tuple(u for u in (url,) if u and u != canonical))
@@ -70,11 +74,15 @@ def extract_page(html: str, *, source: str, url: str | None = None,
 
 def fragment_text(html: str) -> str:
     """Paragraphs of an HTML fragment that is all article (a feed entry's content): every
-    block element is a paragraph; captions, scripts and styles are left out."""
+    block element is a paragraph; captions, scripts, styles, menus and forms are left out."""
     tree = trafilatura.load_html(f"<html><body>{html}</body></html>")
-    if tree is None:
-        return ""
-    for el in tree.xpath("//script|//style|//noscript|//figcaption|//template"):
+    return _visible_text(tree) if tree is not None else ""
+
+
+def _visible_text(tree) -> str:
+    """The text a reader sees, a paragraph per block element (changes ``tree``)."""
+    for el in tree.xpath("//head|//script|//style|//noscript|//figcaption|//template|//nav|"
+                         "//footer|//aside|//form|//button"):
         el.drop_tree()
     for el in tree.iter(*_BLOCKS):
         el.text = "\n" + (el.text or "")
@@ -152,6 +160,23 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
+def _without_link_lines(text: str, tree) -> str:
+    """The text without paragraphs that are a link with a label ("Read more: Council sets
+    budget", "RELATED: ..."): short, mostly link text, and no sentence (no final stop). They
+    sit inside article bodies, so the main-text extraction keeps them."""
+    lines = set()
+    for el in tree.iter("p", "li", "div", "span", "strong", "h2", "h3", "h4"):
+        words = el.text_content().split()
+        if not 0 < len(words) <= LINK_LINE_WORDS or re.search(r"[.!?\"”’]$", words[-1]):
+            continue
+        linked = sum(len(a.text_content().split()) for a in el.iter("a"))
+        if linked >= len(words) / 2:
+            lines.add(" ".join(words))
+    if not lines:
+        return text
+    return "\n\n".join(p for p in text.split("\n\n") if p not in lines)
+
+
 def _without_title(text: str, title: str, author: str) -> str:
     """The text without the headline (stored apart), what precedes it near the top (a section
     name), and a byline right after it ("By Ann Lee", "Par Claire Dubois")."""
@@ -164,6 +189,13 @@ def _without_title(text: str, title: str, author: str) -> str:
                 paras = paras[1:]
             break
     return "\n\n".join(paras)
+
+
+def _site_name(value) -> str:
+    """A site's name, not the host name trafilatura falls back to (the store does that later,
+    after a feed's title had its chance)."""
+    name = _clean(value)
+    return "" if re.fullmatch(r"[\w.-]+(:\d+)?", name) and ("." in name or ":" in name) else name
 
 
 def _clean(value) -> str:

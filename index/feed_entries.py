@@ -1,5 +1,5 @@
-"""A feed's entries become documents: the entry's own full text when the feed carries it, else
-the linked page, fetched a few at a time.
+"""A feed's entries become documents: the entry's own full text when the feed carries it
+(content:encoded, Atom content), else the linked page, fetched a few at a time.
 
 Entries already stored (their link or id is a known URL) are skipped without a fetch, so
 following a feed costs one request per new story. The page's metadata wins; the entry's title,
@@ -17,7 +17,7 @@ from index.loading import Limits, load_url
 from index.types import Document, Feed, FeedEntry, QAError
 
 FETCH_WORKERS = 6  # pages fetched at once: enough to hide network waits, polite to one site
-FULL_TEXT_CHARS = 700  # carried text at least this long is the article, not a teaser
+FULL_TEXT_CHARS = 300  # full content (content:encoded, Atom content) this long is the article
 EntryProgress = Callable[[int, int, str], None]  # (entries done, entries to read, last title)
 
 
@@ -56,8 +56,11 @@ def _read(entry: FeedEntry, feed: Feed, limits: Limits) -> Document | QAError:
 
 
 def _document(entry: FeedEntry, feed: Feed, limits: Limits) -> Document:
-    carried = fragment_text(entry.content) or fragment_text(entry.summary)
-    if entry.link and len(carried) < FULL_TEXT_CHARS:
+    """The entry's article. A summary (RSS description) is a teaser: the linked page is read
+    instead; so is full content short enough to be one ("Continue reading...")."""
+    content = fragment_text(entry.content)
+    carried = content or fragment_text(entry.summary)
+    if entry.link and len(content) < FULL_TEXT_CHARS:
         got = load_url(entry.link, limits)
         if not isinstance(got, list):
             raise QAError(f"{entry.link}: the entry links to another feed, not to an article.")

@@ -58,8 +58,7 @@ def parse_feed(data: bytes, url: str, *, max_entries: int) -> Feed:
     if not entries:
         raise QAError(f"{url}: the feed has no entries with a link or content.")
     title = " ".join(str(parsed.feed.get("title") or "").split())
-    return Feed(url, title, _KINDS.get(parsed.version, "feed"), tuple(entries[:max_entries]),
-                dropped=max(0, len(entries) - max_entries))
+    return Feed(url, title, _KINDS.get(parsed.version, "feed"), tuple(entries[:max_entries]))
 
 
 def _entry(e) -> FeedEntry | None:

@@ -39,7 +39,7 @@ from index.fetch import fetch
 from index.loading import URL_TYPES, Limits, from_response, iter_folder, load
 from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
-from index.sites import is_url
+from index.sites import host, is_url
 from index.types import Article, Document, Feed, FeedPoll, QAError, Scope
 from index.vectors import VectorIndex, open_client
 
@@ -225,7 +225,7 @@ class Store:
             aid = article_id(d.text)
             if aid not in new and not self.catalog.has(aid):
                 a = Article(aid, d.title.strip() or "Untitled", d.text, d.source, d.url,
-                            d.published, d.site, d.author,
+                            d.published, d.site or (host(d.url) if is_url(d.url) else None), d.author,
                             sentences=tuple(split_sentences(d.text, aid)))
                 if not a.sentences:
                     continue

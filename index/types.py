@@ -177,8 +177,7 @@ class Feed:
     url: str
     title: str
     kind: str  # "RSS 2.0", "Atom", "RSS 1.0 (RDF)"...
-    entries: tuple[FeedEntry, ...]
-    dropped: int = 0  # entries past QA_MAX_FEED_ENTRIES
+    entries: tuple[FeedEntry, ...]  # the first QA_MAX_FEED_ENTRIES of them
 
 
 @dataclass(frozen=True)
