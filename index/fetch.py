@@ -60,7 +60,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _KINDS = [("unspecified", lambda a: a.is_unspecified), ("loopback", lambda a: a.is_loopback),
           ("link-local", lambda a: a.is_link_local), ("multicast", lambda a: a.is_multicast),
           ("unique-local", lambda a: a.version == 6 and a in ipaddress.ip_network("fc00::/7")),
-          ("private", lambda a: a.is_private), ("reserved", lambda a: a.is_reserved)]
+          ("reserved", lambda a: a.is_reserved), ("private", lambda a: a.is_private)]
 
 
 def system_resolver(host: str, port: int) -> list[str]:

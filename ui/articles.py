@@ -138,7 +138,7 @@ def add_text(title: str, text: str, settings: Settings, progress: Progress | Non
         return f"Error: the text is over the {settings.max_file_mb:g} MB limit (QA_MAX_FILE_MB)."
 
     def run() -> str:
-        doc = next(parse(text.encode("utf-8"), ".txt", source="", default_title="Pasted text"))
+        [doc] = parse(text.encode("utf-8"), ".txt", source="", default_title="Pasted text")
         if (title or "").strip():
             doc = Document(title.strip(), doc.text, doc.source)
         return _added(_store(settings).add_documents([doc], progress=progress), [])
