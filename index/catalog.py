@@ -11,7 +11,7 @@ feed poll knows an entry, and how a syndicated copy finds the story it repeats),
 sentence (``sentences.key``: near-duplicate stories share most of them), each feed's HTTP
 validators (``feeds``), and per article the publication day as a number and a site key, which
 the date and site filters read. Catalogs made before these existed are upgraded in place when
-opened (``_upgrade``), without re-reading any source.
+opened (``index.upgrade``), without re-reading any source.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from index import dates
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
 from index.types import Article, QAError, Scope, Sentence
+from index.upgrade import SCHEMA_VERSION, upgrade_catalog
 
 _SCHEMA = """
 create table if not exists meta(key text primary key, value text);
@@ -47,10 +48,6 @@ create index if not exists article_urls_article on article_urls(article_id);
 create table if not exists feeds(url text primary key, title text, etag text, last_modified text,
   checked real);
 """
-# columns added after the first release: (table, column, type)
-_ADDED = [("articles", "site", "text"), ("articles", "author", "text"), ("articles", "day", "int"),
-          ("articles", "site_key", "text"), ("sentences", "key", "text")]
-SCHEMA_VERSION = "2"
 
 STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because
 been before being below between both but by can could did do does doing down during each few for
@@ -84,7 +81,7 @@ class Catalog:
             self.db.execute("pragma journal_mode=wal")
             self.db.executescript(_SCHEMA)
             if self.get_meta("schema") != SCHEMA_VERSION:
-                self._upgrade()
+                upgrade_catalog(self)
         except sqlite3.OperationalError as e:
             if not os.access(path.parent, os.W_OK) or "readonly" in str(e):
                 raise QAError(f"the data folder {path.parent} is read-only; make it writable or set "
@@ -223,7 +220,7 @@ class Catalog:
     def commit_articles(self, articles: list[Article], replaced: list[str]) -> None:
         """Insert articles (+ sentences + BM25 rows + URLs) and delete replaced ones, atomically."""
         now = time.time()
-        with self._tx():
+        with self.tx():
             for old in replaced:
                 self._delete(old)
             for a in articles:
@@ -241,7 +238,7 @@ class Catalog:
                 self.add_urls(a.id, [*(u for u in (a.url, a.source) if is_url(u)), *a.urls])
 
     def delete(self, article_id: str) -> bool:
-        with self._tx():
+        with self.tx():
             return self._delete(article_id)
 
     def _delete(self, article_id: str) -> bool:
@@ -251,7 +248,8 @@ class Catalog:
         self.db.execute("delete from article_urls where article_id=?", (article_id,))
         return self.db.execute("delete from articles where id=?", (article_id,)).rowcount > 0
 
-    def _tx(self):
+    def tx(self):
+        """A write transaction: ``with catalog.tx(): ...`` commits, or rolls back on error."""
         return _Transaction(self.db)
 
     # --- scopes: filters by article, date and site ---
@@ -333,34 +331,6 @@ class Catalog:
             except sqlite3.OperationalError:
                 df[t] = 0
         return n, df
-
-
-    # --- upgrade of catalogs made by earlier versions ---
-    def _upgrade(self) -> None:
-        """Add the columns and rows later versions read: sentence keys, publication days, site
-        keys and URLs of existing articles, all computed from what the catalog already holds."""
-        with self._tx():
-            if self.get_meta("schema") == SCHEMA_VERSION:  # another process did it meanwhile
-                return
-            for table, column, kind in _ADDED:
-                if column not in {r[1] for r in self.db.execute(f"pragma table_info({table})")}:
-                    self.db.execute(f"alter table {table} add column {column} {kind}")
-            self.db.execute("create index if not exists sentences_by_key on sentences(key)")
-            self.db.execute("create index if not exists articles_day on articles(day)")
-            self.db.execute("create index if not exists articles_site on articles(site_key)")
-            rows = self.db.execute("select id, text, source, url, published, site from articles"
-                                   ).fetchall()
-            for aid, text, source, url, published, site in rows:
-                iso = dates.normalise(published) if published else None
-                self.db.execute("update articles set published=?, day=?, site_key=? where id=?",
-                                (iso or published, dates.day_number(iso), site_key(url, site), aid))
-                self.db.executemany(
-                    "update sentences set key=? where article_id=? and idx=?",
-                    [(sentence_key(text[s:e]), aid, i) for i, s, e in self.db.execute(
-                        "select idx, start, end from sentences where article_id=? and key is null",
-                        (aid,)).fetchall()])
-                self.add_urls(aid, [u for u in (url, source) if is_url(u) and not self.id_for_url(u)])
-            self.set_meta("schema", SCHEMA_VERSION)
 
 
 def _scope_sql(scope: Scope) -> tuple[str, list]:

@@ -32,15 +32,15 @@ import numpy as np
 
 from index import dates
 from index.catalog import Catalog
-from index.chunks import chunk_metadata, embed_text, filter_metadata, make_chunks
+from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
 from index.feed_entries import EntryProgress, entry_documents
-from index.fetch import fetch
-from index.loading import URL_TYPES, Limits, from_response, iter_folder, load
+from index.loading import Limits, iter_folder, load
 from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
 from index.sites import host, is_url
-from index.types import Article, Document, Feed, FeedPoll, QAError, Scope
+from index.types import Article, Document, Feed, QAError, Scope
+from index.upgrade import upgrade_vectors
 from index.vectors import VectorIndex, open_client
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
@@ -77,7 +77,8 @@ class Store:
                                    f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
                                    settings.chroma_url)
         if self.catalog.get_meta("vector_fields") != "1":
-            self._add_filter_fields()
+            with self._write_lock():
+                upgrade_vectors(self.catalog, self.vectors)
         self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
                              max_entries=settings.max_feed_entries,
                              allow_private=settings.allow_private_urls)
@@ -157,7 +158,7 @@ class Store:
                     for source, message in bad:
                         failed(source, message)
                     docs.extend(new)
-                    stored.extend(self._by_url(old))
+                    stored.extend(self.by_url(old))
                 else:
                     docs.extend(got)
         added = self.add_documents(docs, progress=progress)
@@ -167,40 +168,10 @@ class Store:
         """Whether an article was ever stored from this URL (or feed entry id)."""
         return self.catalog.id_for_url(url) is not None
 
-    def _by_url(self, urls: list[str]) -> list[Article]:
+    def by_url(self, urls: list[str]) -> list[Article]:
+        """The stored articles these URLs (or feed entry ids) led to."""
         ids = dict.fromkeys(i for i in map(self.catalog.id_for_url, urls) if i)
         return [a for a in map(self.catalog.get, ids) if a is not None]
-
-    def poll_feed(self, url: str, *, limit: int | None = None, progress: Progress | None = None,
-                  on_entry: EntryProgress | None = None) -> FeedPoll:
-        """Look at a feed once, sending the validators of the last look (``If-None-Match``,
-        ``If-Modified-Since``), and ingest its entries not stored yet. Never raises for a
-        problem with the feed or its entries: the result says what happened."""
-        start = time.monotonic()
-        took = lambda: round(time.monotonic() - start, 2)  # noqa: E731
-        etag, modified = self.catalog.feed_state(url)
-        headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v}
-        try:
-            resp = fetch(url, max_bytes=self.limits.max_bytes, timeout=self.limits.timeout,
-                         allow_private=self.limits.allow_private, accept=", ".join(URL_TYPES),
-                         headers=headers)
-            if resp.status == 304:
-                return FeedPoll(url, "not modified", seconds=took())
-            feed = from_response(url, resp.url, resp.content_type, resp.body, self.limits)
-            if not isinstance(feed, Feed):
-                raise QAError(f"{url}: not an RSS, Atom or RDF feed; `qa ingest` takes single pages.")
-            docs, old, bad = entry_documents(feed, self.limits, known=self.known, limit=limit,
-                                             on_entry=on_entry)
-            articles, fresh = self._add(docs, progress)
-            added = [a for a in articles if a.id in fresh]
-        except QAError as e:
-            return FeedPoll(url, "error", error=str(e), seconds=took())
-        # a failed entry must be tried again next time: keep the old validators so the server
-        # does not answer 304 until the feed changes
-        if not bad:
-            self.catalog.save_feed(url, feed.title, resp.etag, resp.last_modified)
-        return FeedPoll(url, "read", feed.title, tuple(added), known=len(old), failed=tuple(bad),
-                        seconds=took())
 
     def _expand(self, src: str) -> list:
         p = Path(src).expanduser()
@@ -214,10 +185,11 @@ class Store:
     def add_documents(self, docs: list[Document], *, progress: Progress | None = None) -> list[Article]:
         """Index documents; returns their articles, in order. A document whose story is stored
         already (same text, or a near-identical copy from another source) adds its URLs to it."""
-        return self._add(docs, progress)[0]
+        return self.store_documents(docs, progress)[0]
 
-    def _add(self, docs: list[Document], progress: Progress | None) -> tuple[list[Article], set[str]]:
-        """(the documents' articles, ids of those stored by this call)."""
+    def store_documents(self, docs: list[Document], progress: Progress | None = None
+                        ) -> tuple[list[Article], set[str]]:
+        """``add_documents``, also returning the ids of the articles stored by this call."""
         new: dict[str, Article] = {}  # stories not stored yet, by id
         keys: dict[str, set[str]] = {}  # their sentence keys, to catch copies within the batch
         urls: dict[str, list[str]] = {}  # story id -> URLs its documents came from, in order
@@ -305,20 +277,6 @@ class Store:
             self.catalog.delete(article_id)
             self.vectors.delete(article_id)
             self.catalog.clear_pending([article_id])
-
-    def _add_filter_fields(self) -> None:
-        """Give vectors written before date and site filters existed their ``day`` and ``site``
-        (from the catalog, which ``Catalog._upgrade`` filled): no text is embedded again."""
-        with self._write_lock():
-            if self.catalog.get_meta("vector_fields") == "1":
-                return
-            for aid, day, site in self.catalog.db.execute(
-                    "select id, day, site_key from articles where day is not null or "
-                    "site_key is not null").fetchall():
-                article = self.catalog.get(aid)
-                self.vectors.set_metadata([c.id for c in make_chunks(article)],
-                                          filter_metadata(day, site))
-            self.catalog.set_meta("vector_fields", "1")
 
     def _clean_pending(self) -> None:
         """Drop vectors of articles whose ingest died before committing."""

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Callable, Iterable
 
 from index.feed_entries import EntryProgress
+from index.feed_poll import poll_feed
 from index.loading import clean_text
 from index.sentences import sentence_key
 from index.settings import Settings
@@ -181,7 +182,7 @@ def follow(feeds: str | Iterable[str], *, every: float = 1800.0, settings: Setti
     done = 0
     while not stop.is_set():
         for url in feeds:
-            result = store.poll_feed(url, limit=limit)
+            result = poll_feed(store, url, limit=limit)
             if on_poll:
                 on_poll(result)
             if stop.is_set():
