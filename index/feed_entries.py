@@ -3,7 +3,9 @@
 
 Entries already stored (their link or id is a known URL) are skipped without a fetch, so
 following a feed costs one request per new story. The page's metadata wins; the entry's title,
-date and author fill what the page lacks, and the feed's title stands in for a missing site.
+date and author fill what the page lacks. A page that names no site is known by its host (an
+aggregator's feed title would name the wrong publication); an entry carried whole takes the
+feed's title as its site.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def _document(entry: FeedEntry, feed: Feed, limits: Limits) -> Document:
         untitled = doc.title == doc.source  # the page had no title: loading named it by its URL
         return replace(doc, title=entry.title or doc.title if untitled else doc.title,
                        published=doc.published or entry.published,
-                       author=doc.author or entry.author, site=doc.site or feed.title or None,
+                       author=doc.author or entry.author,
                        urls=tuple(dict.fromkeys(u for u in (*doc.urls, entry.key) if u != doc.url)))
     if not carried:
         raise QAError(f"{entry.key}: the entry has no text and no link.")

@@ -143,7 +143,8 @@ def _open(current: str, url: str, deadline: float, timeout: float, allow_private
         for ip in addresses:
             if (why := address_problem(ip)) is not None:
                 via = "" if current == url else f" (redirected to {current})"
-                raise QAError(f"{url}: refused{via}: {host} is {why} ({ip}); set "
+                named = host if host.strip("[]") == ip else f"{host} ({ip})"
+                raise QAError(f"{url}: refused{via}: {named} is {why}; set "
                               "QA_ALLOW_PRIVATE_URLS=1 to fetch from private networks.")
     ip = addresses[0]
     left = deadline - time.monotonic()

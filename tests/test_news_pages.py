@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from index.settings import Settings
 from index.types import QAError
-from news_fixtures import NewsServer, Story, news_page
+from news_fixtures import Story, news_page
 from qa import api
 
 BRIDGE = Story("Lowmoor harbour bridge reopens after two years", [
@@ -29,21 +28,11 @@ CLUTTER = ["cookies", "Subscribe", "Related stories", "Ferry timetable", "About 
            "Coastal Media", "morning briefing", "track(", "Photo: staff", "By Ann Lee"]
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = NewsServer()
-    yield s
-    s.close()
 
 
-@pytest.fixture
-def settings(tmp_path):
-    return Settings(data_dir=tmp_path / "data", seed_dir=None, allow_private_urls=True)
-
-
-def test_cluttered_page_gives_the_article_and_its_metadata(server, settings):
-    url = server.add("/local/bridge.html", news_page(BRIDGE))
-    [a] = api.ingest(url, settings=settings)
+def test_cluttered_page_gives_the_article_and_its_metadata(news_server, web_settings):
+    url = news_server.add("/local/bridge.html", news_page(BRIDGE))
+    [a] = api.ingest(url, settings=web_settings)
     paras = a.text.split("\n\n")
     assert [p for p in paras if p in BRIDGE.paras] == BRIDGE.paras  # all of it, paragraphs kept
     # the one residue trafilatura leaves: an inline "Read more" link line inside the article
@@ -54,42 +43,42 @@ def test_cluttered_page_gives_the_article_and_its_metadata(server, settings):
         BRIDGE.title, "2025-03-04T09:30:00+00:00", "The Lowmoor Gazette", "Ann Lee")
     assert a.url == BRIDGE.url and url in a.urls  # canonical URL, and where it was fetched from
     assert len({s.paragraph for s in a.sentences}) == len(paras)
-    ans = api.ask("How many steel cables were replaced?", settings=settings)
+    ans = api.ask("How many steel cables were replaced?", settings=web_settings)
     c = ans.citations[0]
     assert "140 steel cables" in c.sentence
     assert (c.site, c.published, c.author, c.url) == ("The Lowmoor Gazette", a.published, "Ann Lee",
                                                       BRIDGE.url)
 
 
-def test_article_only_in_json_ld_is_not_refused(server, settings):
-    url = server.add("/app/stadium", news_page(STADIUM, visible=False))
-    [a] = api.ingest(url, settings=settings)
+def test_article_only_in_json_ld_is_not_refused(news_server, web_settings):
+    url = news_server.add("/app/stadium", news_page(STADIUM, visible=False))
+    [a] = api.ingest(url, settings=web_settings)
     assert a.text == STADIUM.body and "Loading" not in a.text and "JavaScript" not in a.text
     assert (a.title, a.published, a.site) == (STADIUM.title, "2025-03-18T19:45:00+01:00", "Metro Live")
 
 
-def test_saved_page_file_keeps_its_canonical_url(tmp_path, settings):
+def test_saved_page_file_keeps_its_canonical_url(tmp_path, web_settings):
     f = tmp_path / "bridge.html"
     f.write_text(news_page(BRIDGE), encoding="utf-8")
-    [a] = api.ingest(str(f), settings=settings)
+    [a] = api.ingest(str(f), settings=web_settings)
     assert a.url == BRIDGE.url and a.site == "The Lowmoor Gazette" and a.source == str(f)
 
 
-def test_page_with_no_article_anywhere_is_refused_in_one_line(server, settings):
-    url = server.add("/empty", "<html><head><title>x</title><script>app()</script></head>"
+def test_page_with_no_article_anywhere_is_refused_in_one_line(news_server, web_settings):
+    url = news_server.add("/empty", "<html><head><title>x</title><script>app()</script></head>"
                                "<body><div id=root></div></body></html>")
     with pytest.raises(QAError, match="no readable text") as e:
-        api.ingest(url, settings=settings)
+        api.ingest(url, settings=web_settings)
     assert "\n" not in str(e.value)
 
 
-def test_json_records_carry_metadata_and_refuse_a_bad_date(tmp_path, settings):
+def test_json_records_carry_metadata_and_refuse_a_bad_date(tmp_path, web_settings):
     f = tmp_path / "batch.jsonl"
     f.write_text(json.dumps({"title": "Rain record", "text": "Rainfall reached 90 mm on Monday.",
                              "url": "https://x.example/rain", "published": "Tue, 04 Mar 2025 09:30:00 GMT",
                              "site": "X News", "author": "Desk"}) + "\n")
-    [a] = api.ingest(str(f), settings=settings)
+    [a] = api.ingest(str(f), settings=web_settings)
     assert (a.published, a.site, a.author) == ("2025-03-04T09:30:00+00:00", "X News", "Desk")
     f.write_text(json.dumps({"title": "T", "text": "Some text.", "published": "last Tuesday"}))
     with pytest.raises(QAError, match=r"record 1: \"published\" 'last Tuesday' is not a date"):
-        api.ingest(str(f), settings=settings)
+        api.ingest(str(f), settings=web_settings)
