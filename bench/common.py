@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from index.loading import Limits, load_file  # noqa: E402
+from index.loading import load_file  # noqa: E402
 from index.sentences import split_sentences  # noqa: E402
-from index.types import Document  # noqa: E402
+from index.types import Document, Limits  # noqa: E402
 
 EVAL_DIR = Path(os.environ.get("QA_EVAL_DIR", REPO.parent / "shared" / "eval"))
 RESULTS = REPO / "bench" / "results"

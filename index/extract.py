@@ -15,8 +15,6 @@ import json
 import logging
 import re
 
-import trafilatura
-
 from index import dates
 from index.types import Document, QAError
 
@@ -33,6 +31,7 @@ for _name in ("trafilatura", "htmldate", "courlan"):  # their warnings are not t
 def extract_page(html: str, *, source: str, url: str | None = None,
                  default_title: str = "") -> Document:
     """The article of one HTML page; ``QAError`` when the page holds none."""
+    trafilatura = _trafilatura()
     tree = trafilatura.load_html(html)
     if tree is None:  # a bare fragment ("<p>...</p>") is not a document to lxml
         tree = trafilatura.load_html(f"<html><body>{html}</body></html>")
@@ -75,7 +74,7 @@ def extract_page(html: str, *, source: str, url: str | None = None,
 def fragment_text(html: str) -> str:
     """Paragraphs of an HTML fragment that is all article (a feed entry's content): every
     block element is a paragraph; captions, scripts, styles, menus and forms are left out."""
-    tree = trafilatura.load_html(f"<html><body>{html}</body></html>")
+    tree = _trafilatura().load_html(f"<html><body>{html}</body></html>")
     return _visible_text(tree) if tree is not None else ""
 
 
@@ -92,6 +91,13 @@ def _visible_text(tree) -> str:
 
 _BLOCKS = ("p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
            "tr", "table", "section", "article", "header", "footer", "br", "hr", "dd", "dt", "figure")
+
+
+def _trafilatura():
+    """trafilatura, imported on first use: asking never reads a page, and the import costs
+    0.2 s of every cold `qa ask`."""
+    import trafilatura
+    return trafilatura
 
 
 def _json_ld(tree) -> dict:

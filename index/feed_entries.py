@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Callable
 
 from index.extract import fragment_text
-from index.loading import Limits, load_url
-from index.types import Document, Feed, FeedEntry, QAError
+from index.loading import load_url
+from index.types import Document, Feed, FeedEntry, Limits, QAError
 
 FETCH_WORKERS = 6  # pages fetched at once: enough to hide network waits, polite to one site
 FULL_TEXT_CHARS = 300  # full content (content:encoded, Atom content) this long is the article

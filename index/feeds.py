@@ -17,10 +17,6 @@ import io
 import re
 from xml.etree.ElementTree import ParseError
 
-import defusedxml
-import defusedxml.ElementTree
-import feedparser
-
 from index import dates
 from index.types import Feed, FeedEntry, QAError
 
@@ -46,6 +42,9 @@ def looks_like_feed(data: bytes) -> bool:
 def parse_feed(data: bytes, url: str, *, max_entries: int) -> Feed:
     """The feed's title and entries (the first ``max_entries``); ``QAError`` for a feed that
     declares entities or external references, or holds no entries."""
+    import defusedxml  # imported here, not at start-up: asking never reads a feed
+    import defusedxml.ElementTree
+    import feedparser
     try:
         defusedxml.ElementTree.fromstring(data)
     except defusedxml.DefusedXmlException as e:

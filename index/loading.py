@@ -12,7 +12,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +20,7 @@ from index import dates
 from index.extract import extract_page
 from index.feeds import looks_like_feed, parse_feed
 from index.fetch import fetch, mb
-from index.types import Document, Feed, QAError
+from index.types import Document, Feed, Limits, QAError
 
 TEXT_EXT = {".txt", ".md", ".markdown", ".text"}
 HTML_EXT = {".html", ".htm", ".xhtml"}
@@ -32,18 +32,6 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xm
               "application/xml", "text/xml", "application/feed+xml")
 URL_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown",
              "application/json", "application/x-ndjson", *FEED_TYPES)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much one source may cost: bytes, seconds, entries, and whether private addresses
-    may be fetched (from Settings: QA_MAX_FILE_MB, QA_URL_TIMEOUT, QA_MAX_FEED_ENTRIES,
-    QA_ALLOW_PRIVATE_URLS)."""
-
-    max_bytes: int
-    timeout: float
-    max_entries: int = 500
-    allow_private: bool = False
 
 
 def load(source: str, limits: Limits) -> list[Document] | Feed:
@@ -108,6 +96,8 @@ def load_url(url: str, limits: Limits) -> list[Document] | Feed:
 
 def from_response(url: str, final: str, ctype: str, body: bytes, limits: Limits
                   ) -> list[Document] | Feed:
+    """What a fetched body is: a feed (by its content, whatever its type), or a page or text
+    file whose documents know both the URL asked for and the one finally answered."""
     if looks_like_feed(body):
         return parse_feed(body, final, max_entries=limits.max_entries)
     if ctype and ctype not in URL_TYPES:

@@ -35,11 +35,11 @@ from index.catalog import Catalog
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
 from index.feed_entries import EntryProgress, entry_documents
-from index.loading import Limits, iter_folder, load
+from index.loading import iter_folder, load
 from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
 from index.sites import host, is_url
-from index.types import Article, Document, Feed, QAError, Scope
+from index.types import Article, Document, Feed, Limits, QAError, Scope
 from index.upgrade import upgrade_vectors
 from index.vectors import VectorIndex, open_client
 

@@ -1,5 +1,6 @@
 """The data types every layer passes around: Document -> Article -> Sentence -> Chunk -> Citation
--> Answer, plus the Scope a question is asked in and the outcome of polling a feed.
+-> Answer; plus the Scope a question is asked in, the Limits a source must keep to, and feeds
+(Feed, FeedEntry, FeedPoll).
 
 Offsets are born once, when an article is split into sentences, and travel as integers:
 for every sentence ``article.text[s.start:s.end] == s.text``.
@@ -157,6 +158,18 @@ class Scope:
     def is_empty(self) -> bool:
         return self.article_ids is None and self.since is None and self.until is None \
             and self.sites is None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one source may cost: bytes, seconds, entries, and whether private addresses
+    may be fetched (from Settings: QA_MAX_FILE_MB, QA_URL_TIMEOUT, QA_MAX_FEED_ENTRIES,
+    QA_ALLOW_PRIVATE_URLS)."""
+
+    max_bytes: int
+    timeout: float
+    max_entries: int = 500
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
