@@ -15,6 +15,9 @@ from index.types import QAError
 _REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
+RERANKERS = ("on", "off", "reader", "fused")
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "qa-news"
@@ -38,6 +41,16 @@ class Settings:
     # 0.40 abstains on 1% of answerable SQuAD questions (and on 3.5% of unanswerable ones:
     # those are written to look answerable, and no reader model ships offline to tell them apart).
     min_confidence: float = 0.40
+    # QA_RERANKER: "on" (the reader trained here reranks the top candidates, fused with the
+    # retriever's features, and decides abstention), "off" (the hand-weighted retriever score
+    # and its confidence rule, for comparison); "reader" / "fused" are ablation steps (the
+    # reader alone / fused, never abstaining) used by train/ablation.py.
+    reranker: str = "on"
+    # QA_RERANK_TOP: how many retrieved sentences the reader reads per question (cost is linear).
+    rerank_top: int = 20
+    # QA_READER_MODEL: a folder with reader-int8.onnx and reader.json; empty = the model shipped
+    # in qa/models (trained by `python -m train`, see train/README.md).
+    reader_model: str = ""
     # QA_MAX_FILE_MB: files and downloads larger than this are refused (with the limit named).
     max_file_mb: float = 20.0
     # QA_URL_TIMEOUT: seconds for fetching one URL.
@@ -83,6 +96,10 @@ def _parse(name: str, raw: str):
             return Path(raw).expanduser() if raw.strip() else None
         if name == "data_dir":
             return Path(raw).expanduser()
+        if name == "reranker" and raw.strip().lower() not in RERANKERS:
+            raise QAError(f"QA_RERANKER={raw!r}: use one of {', '.join(RERANKERS)}.")
+        if name == "reranker":
+            return raw.strip().lower()
         if "bool" in kind:
             if raw.strip().lower() in ("1", "true", "yes", "on"):
                 return True

@@ -19,6 +19,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Answer, Article, FeedPoll, QAError, Scope
 from qa import extractive, generative
+from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
@@ -77,13 +78,16 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
                       notice=f"No article matches {describe(scope, since, until, sites)}.")
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
+
+    def search(query: str, history: list[str] = past):
+        found = retrieve(store, query, history=history, scope=scope,
+                         limit=s.rerank_top if s.reranker != "off" else 10)
+        return rerank(query, distinct(found), s)
+
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
-        answer = generative.ask(q, history, lambda query, history=past: distinct(retrieve(
-            store, query, history=history, scope=scope)), s, choice, on_token)
+        answer = generative.ask(q, history, search, s, choice, on_token)
     else:
-        candidates = distinct(retrieve(store, q, history=past, scope=scope))
-        answer = extractive.answer(q, candidates, max_citations=s.max_citations,
-                                   min_confidence=s.min_confidence)
+        answer = extractive.answer(q, search(q), s)
     return with_sources(answer, store)
 
 

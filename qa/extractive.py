@@ -1,17 +1,24 @@
 """The default answerer: no LLM, the answer is made of verbatim cited sentences.
 
-The best sentence is the first citation (or its neighbour, when only that one holds the
-asked-for number, date or name); further ones join only when they score nearly as well (a
-second fact, or a near tie the user should see). When even the best sentence
-holds little of the question, the answer abstains rather than cite something unrelated.
+With the reader on (``QA_RERANKER=on``, the default) the candidates arrive ranked by the
+probability that they answer (``qa.rerank``): the first citation is the likeliest sentence,
+further ones join when nearly as likely, the underlined span comes from the reader's span head,
+and the answer abstains when ``qa.rerank.abstains`` says no candidate is likely enough.
+
+With the reader off, the hand-weighted retriever score decides: the best sentence is the first
+citation (or its neighbour, when only that one holds the asked-for number, date or name);
+further ones join only when they score nearly as well; when even the best sentence holds little
+of the question, the answer abstains rather than cite something unrelated.
 """
 
 from __future__ import annotations
 
 from index.catalog import query_terms
+from index.settings import Settings
+from index.types import Answer, Citation
+from qa import rerank
 from qa.retrieve import Candidate
 from qa.spans import answer_type, best_span
-from index.types import Answer, Citation
 
 NOT_FOUND = "The articles do not say."
 ADJACENT_RATIO = 0.75  # see _typed_first
@@ -43,21 +50,37 @@ def _typed_first(candidates: list[Candidate], qtype: str | None) -> list[Candida
     return candidates
 
 
-def answer(question: str, candidates: list[Candidate], *, max_citations: int,
-           min_confidence: float) -> Answer:
-    if not candidates or confidence(candidates[0]) < min_confidence:
+def _chosen_by_score(question: str, candidates: list[Candidate], s: Settings) -> list[Candidate]:
+    if not candidates or confidence(candidates[0]) < s.min_confidence:
+        return []
+    candidates = _typed_first(candidates, answer_type(question))
+    best = max(c.score for c in candidates)  # the promoted first sentence may score lower
+    return candidates[:1] + [c for c in candidates[1:s.max_citations]
+                             if c.score >= NEAR_TIE * best and confidence(c) >= s.min_confidence]
+
+
+def _chosen_by_reader(question: str, ranked: list[Candidate], s: Settings) -> list[Candidate]:
+    if rerank.abstains(question, ranked, s):
+        return []
+    card = rerank.reader_for(s).card
+    floor = max(card["cite_floor"], card["cite_ratio"] * ranked[0].prob)
+    return ranked[:1] + [c for c in ranked[1:s.max_citations] if c.prob >= floor]
+
+
+def answer(question: str, candidates: list[Candidate], settings: Settings) -> Answer:
+    """The extractive answer for ``candidates`` (from ``qa.retrieve``, reranked or not)."""
+    reranked = bool(candidates) and candidates[0].prob is not None
+    chosen = (_chosen_by_reader if reranked else _chosen_by_score)(question, candidates, settings)
+    if not chosen:
         return Answer(question, NOT_FOUND, (), abstained=True)
     qtype = answer_type(question)
-    candidates = _typed_first(candidates, qtype)
-    best = max(c.score for c in candidates)  # the promoted first sentence may score lower
-    chosen = candidates[:1] + [c for c in candidates[1:max_citations]
-                               if c.score >= NEAR_TIE * best and confidence(c) >= min_confidence]
     qterms = set(query_terms(question))
     cites = []
     for c in chosen:
-        span = best_span(c.text, question, qtype, qterms)
+        span = c.span if c.span is not None else best_span(c.text, question, qtype, qterms)
         cites.append(Citation(
-            c.article_id, c.title, c.text, c.start, c.end, round(c.score, 4), c.index, c.paragraph,
+            c.article_id, c.title, c.text, c.start, c.end,
+            round(c.prob if c.prob is not None else c.score, 4), c.index, c.paragraph,
             c.start + span[0] if span else None, c.start + span[1] if span else None))
     text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
     return Answer(question, text, tuple(cites))

@@ -61,8 +61,7 @@ def ask(question: str, history: Iterable | None, search: Callable[..., list[Cand
         candidates = search(standalone, history=[]) if standalone else search(question)
         return answer(question, candidates, model, settings=settings, on_token=on_token)
     except LLMError as e:
-        fallback = extractive.answer(question, search(question), max_citations=settings.max_citations,
-                                     min_confidence=settings.min_confidence)
+        fallback = extractive.answer(question, search(question), settings)
         return replace(fallback, notice=f"{e} Showing the extractive answer.")
 
 
@@ -101,8 +100,7 @@ def answer(question: str, candidates: list[Candidate], model: ChatLLM, *, settin
     text = stream.finish()
     notice = _notice(stream)
     if not stream.pieces:
-        fallback = extractive.answer(question, candidates, max_citations=settings.max_citations,
-                                     min_confidence=settings.min_confidence)
+        fallback = extractive.answer(question, candidates, settings)
         if not fallback.abstained:
             return replace(fallback, notice="The generated answer had no verified citation; "
                                             "showing the extractive answer.")

@@ -40,7 +40,9 @@ class Candidate:
     paragraph: int
     text: str
     features: dict[str, float] = field(default_factory=dict)
-    score: float = 0.0
+    score: float = 0.0  # the retriever's linear score
+    prob: float | None = None  # set by qa.rerank: probability that this sentence answers
+    span: tuple[int, int] | None = None  # set by qa.rerank: the answer inside ``text``
 
 
 def retrieval_query(question: str, history: list[str]) -> str:

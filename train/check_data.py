@@ -35,7 +35,7 @@ def check_article(a: dict) -> list[str]:
     sents = split_sentences(a["text"])
     texts = {s.text for s in sents}
     if not 12 <= len(sents) <= 45:
-        errs.append(f"{len(sents)} sentences (want 12-40)")
+        errs.append(f"{len(sents)} sentences (want 12-45)")
     for n, q in enumerate(a["questions"]):
         if not q.get("q", "").strip().endswith("?"):
             errs.append(f"question {n}: 'q' must be a question ending in '?'")

@@ -1,0 +1,115 @@
+"""The ablation table: today's scorer, + reader, + fusion, + abstention, through ``qa.ask``.
+
+Every row runs the product end to end (retrieval, reranking, answer, citations) on a fresh index,
+with only QA_RERANKER changed, and scores answers as ``qa eval`` does:
+- news dev: all news articles written here indexed together; the dev articles' questions asked
+  (the reader never trained on them; fusion and thresholds were fitted on other articles);
+- SQuAD 2.0 (../shared/eval): all 8 articles indexed; each fold's questions answered by the
+  model trained on the other fold (article-level cross-validation);
+- HotpotQA (../shared/eval): never trained on; citation precision / recall.
+Usage: python -m train.ablation --models A=qa/models B=train/cache/model-B [--shared DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from index.loading import Document
+from index.settings import Settings
+from qa import api
+from qa.evaluate import documents, load_records, score, summarise
+from train.mine import ROOT, load_news, news_split, squad_fold
+
+ROWS = (("today's scorer", "off"), ("+ reader", "reader"), ("+ fusion", "fused"),
+        ("+ abstention", "on"))
+
+
+def news_records() -> tuple[list[Document], list[dict]]:
+    arts = load_news()
+    docs = [Document(a["title"], a["text"], f"news:{a['id']}") for a in arts]
+    recs = []
+    for a in arts:
+        if news_split(a["id"]) != "dev":
+            continue
+        recs += [{"question": q["q"], "answers": [q["answer"]], "fold": None} for q in a["questions"]]
+        recs += [{"question": q["q"], "answers": [], "fold": None} for q in a["near_miss"]]
+    return docs, recs
+
+
+def run(docs, recs, models: dict[str, str], pick_model) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="qa-ablation-") as tmp:
+        base = replace(Settings.from_env(), data_dir=Path(tmp), seed_dir=None, chroma_url="")
+        api.open_store(base, seed=False).add_documents(docs)
+        for label, mode in ROWS:
+            rows, lat = [], []
+            for r in recs:
+                s = base.with_(reranker=mode, reader_model=models[pick_model(r)])
+                t = time.perf_counter()
+                ans = api.ask(r["question"], settings=s)
+                lat.append(time.perf_counter() - t)
+                rows.append(score(r, ans))
+            out[label] = summarise(rows, lat)
+            print(f"  {label}: {json.dumps(out[label])}", file=sys.stderr, flush=True)
+        api.close_store(base)
+    return out
+
+
+def table(results: dict) -> str:
+    def pc(v):
+        return "" if v is None else f"{100 * v:.1f}"
+    lines = ["| set | row | first | any cited (<= 3) | answerable abstained | unanswerable abstained "
+             "| span F1 | cite P / R | p50 ms |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, rows in results.items():
+        for label, r in rows.items():
+            pr = (f"{pc(r['citation_precision'])} / {pc(r['citation_recall'])}"
+                  if r.get("citation_precision") is not None else "")
+            lines.append(f"| {name} | {label} | {pc(r['first_citation_has_answer'])} | "
+                         f"{pc(r['any_citation_has_answer'])} | {pc(r['abstained_answerable'])} | "
+                         f"{pc(r['abstained_unanswerable'])} | {pc(r['span_f1'])} | {pr} | "
+                         f"{r['latency_ms_p50']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["A=qa/models"],
+                    help="FOLD=DIR: the reader trained with that SQuAD fold (A and B)")
+    ap.add_argument("--shared", type=Path, default=ROOT.parent.parent / "shared")
+    ap.add_argument("--sets", nargs="+", default=["news", "squad", "hotpot"])
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.json")
+    a = ap.parse_args(argv)
+    models = dict(m.split("=", 1) for m in a.models)
+    models = {k: str(Path(v).resolve()) for k, v in models.items()}
+    shipped = models["A"]
+    results = json.loads(a.out.read_text()) if a.out.is_file() else {}
+    if "news" in a.sets:
+        print("news dev", file=sys.stderr)
+        docs, recs = news_records()
+        results["news dev"] = run(docs, recs, models, lambda r: "A")
+    if "squad" in a.sets:
+        print("SQuAD 2.0, by article fold", file=sys.stderr)
+        records = load_records(str(a.shared / "eval" / "squad_v2_dev.jsonl"))
+        other = {"A": "B", "B": "A"}
+        folds = [f for f in ("A", "B") if other[f] in models]
+        recs = [r for r in records if squad_fold(r["title"]) in folds]
+        results[f"SQuAD folds {'+'.join(folds)}"] = run(
+            documents(records), recs, models, lambda r: other[squad_fold(r["title"])])
+    if "hotpot" in a.sets:
+        print("HotpotQA", file=sys.stderr)
+        records = load_records(str(a.shared / "eval" / "hotpotqa_dev_distractor.jsonl"))
+        results["HotpotQA"] = run(documents(records), records, {"A": shipped}, lambda r: "A")
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
