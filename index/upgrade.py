@@ -50,7 +50,10 @@ def upgrade_vectors(catalog, vectors) -> None:
     write lock; Chroma merges the keys into each vector's metadata)."""
     if catalog.get_meta("vector_fields") == "1":
         return
+    updates = []
     for aid, day, site in catalog.db.execute("select id, day, site_key from articles where day is "
                                              "not null or site_key is not null").fetchall():
-        vectors.set_metadata([c.id for c in make_chunks(catalog.get(aid))], filter_metadata(day, site))
+        updates += [(c.id, filter_metadata(day, site)) for c in make_chunks(catalog.get(aid))]
+    if updates:
+        vectors.set_metadata(updates)
     catalog.set_meta("vector_fields", "1")

@@ -59,11 +59,12 @@ class VectorIndex:
                                         metadata[i:i + ADD_BATCH])]
             self._guard(lambda: self._store.add(nodes))
 
-    def set_metadata(self, chunk_ids: list[str], metadata: dict) -> None:
-        """Add ``metadata`` keys to existing chunks (Chroma merges them into what is there)."""
-        for i in range(0, len(chunk_ids), ADD_BATCH):
-            ids = chunk_ids[i:i + ADD_BATCH]
-            self._guard(lambda: self._coll.update(ids=ids, metadatas=[metadata] * len(ids)))
+    def set_metadata(self, updates: list[tuple[str, dict]]) -> None:
+        """Add keys to existing chunks' metadata, given as (chunk id, keys) pairs (Chroma merges
+        them into what is there)."""
+        for i in range(0, len(updates), ADD_BATCH):
+            ids, metas = zip(*updates[i:i + ADD_BATCH])
+            self._guard(lambda: self._coll.update(ids=list(ids), metadatas=list(metas)))
 
     def delete(self, article_id: str) -> None:
         self._guard(lambda: self._store.delete(article_id))
