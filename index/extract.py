@@ -171,7 +171,7 @@ def _without_link_lines(text: str, tree) -> str:
     budget", "RELATED: ..."): short, mostly link text, and no sentence (no final stop). They
     sit inside article bodies, so the main-text extraction keeps them."""
     lines = set()
-    for el in tree.iter("p", "li", "div", "span", "strong", "h2", "h3", "h4"):
+    for el in tree.iter("p", "li", "div", "span", "strong", "a", "h2", "h3", "h4"):
         words = el.text_content().split()
         if not 0 < len(words) <= LINK_LINE_WORDS or re.search(r"[.!?\"”’]$", words[-1]):
             continue

@@ -140,14 +140,14 @@ def cmd_follow(args, settings: Settings) -> int:
           file=sys.stderr, flush=True)
     try:
         api.follow(args.feeds, every=every, settings=settings, limit=args.limit,
-                   on_poll=lambda r: print(poll_line(r), flush=True))
+                   on_poll=_log_poll)
     except KeyboardInterrupt:
         print("qa: stopped following", file=sys.stderr)
     return 0
 
 
 def poll_line(r: FeedPoll) -> str:
-    """One line per poll (when, which feed, what happened), then a line per new or failed entry."""
+    """The one line a poll logs: when, which feed, what happened."""
     head = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {r.url}  "
     if r.status == "error":
         return head + f"error: {r.error}"
@@ -156,10 +156,13 @@ def poll_line(r: FeedPoll) -> str:
     counts = [f"{len(r.added)} new", f"{r.known} already stored"]
     if r.failed:
         counts.append(f"{len(r.failed)} failed")
-    lines = [head + ", ".join(counts) + f" ({r.seconds:.1f} s)"]
-    lines += [f"    + {a.title}" + (f" — {a.site}" if a.site else "") for a in r.added]
-    lines += [f"    ! {msg}" for _, msg in r.failed]
-    return "\n".join(lines)
+    return head + ", ".join(counts) + f" ({r.seconds:.1f} s)"
+
+
+def _log_poll(r: FeedPoll) -> None:
+    print(poll_line(r), flush=True)
+    for _, msg in r.failed:  # why, on stderr, as `qa ingest` reports a skipped source
+        print(f"qa: skipped: {msg}", file=sys.stderr, flush=True)
 
 
 def _human(seconds: float) -> str:
