@@ -166,6 +166,24 @@ def sections() -> list[str]:
                 common.table(rows, ["pipeline", "a cited source is", "records indexed", "ingest s", "disk MB", "ask p50 ms",
                                     "ask p95 ms", "first source has the answer", "one of the first 3 has it",
                                     "first source length (chars)"]), ""]
+    if r := load("http_api"):
+        ex = r["extractive"]
+        rows = [[i["clients"], i["requests_per_s"], i["p50_ms"], i["p95_ms"], h["requests_per_s"], h["p50_ms"],
+                 h["p95_ms"], h["load"]] for i, h in zip(ex["in_process"], ex["http"])]
+        gen = [[g["door"], g["qa_concurrency"], f"{g['all_answered_s']} s", g["p50_ms"], g["p95_ms"],
+                f"{g['right_answers']}/{g['asks']}", g["most_model_calls_at_once"], g["load"]]
+               for g in r["generative"]]
+        out += ["### The HTTP API (`bench/http_api.py`)", "", ctx(r), "",
+                f"Extractive answers on the seed index, {r['params']['requests']} asks per row: `qa.ask` in "
+                "the benchmark's process, and `POST /api/v1/ask` to `qa serve` in another process "
+                f"(server RSS {ex['server_rss']['rss_mb']} MB after the run). Settings from the "
+                f"environment: {r['params'].get('env') or 'none'}.", "",
+                common.table(rows, ["clients at once", "qa.ask req/s", "qa.ask p50 ms", "qa.ask p95 ms",
+                                    "HTTP req/s", "HTTP p50 ms", "HTTP p95 ms", "load"]), "",
+                f"16 generative questions at once, the model being a scripted OpenAI-protocol server that "
+                f"takes {r['params']['delay_s']:g} s per reply; `qa chat` serving:", "",
+                common.table(gen, ["door", "QA_CONCURRENCY", "all 16 answered in", "p50 ms", "p95 ms",
+                                   "right answers", "model calls at once (most)", "load"]), ""]
     return out
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from index import dates
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
-from index.types import Article, QAError, Scope, Sentence
+from index.types import Article, Scope, Sentence, UnavailableError
 from index.upgrade import SCHEMA_VERSION, upgrade_catalog
 
 _SCHEMA = """
@@ -84,10 +84,10 @@ class Catalog:
                 upgrade_catalog(self)
         except sqlite3.OperationalError as e:
             if not os.access(path.parent, os.W_OK) or "readonly" in str(e):
-                raise QAError(f"the data folder {path.parent} is read-only; make it writable or set "
-                              "QA_DATA_DIR to another folder.") from None
-            raise QAError(f"cannot open the catalog at {path} ({e}); check that the data folder "
-                          "is writable or set QA_DATA_DIR.") from None
+                raise UnavailableError(f"the data folder {path.parent} is read-only; make it writable or set "
+                                       "QA_DATA_DIR to another folder.") from None
+            raise UnavailableError(f"cannot open the catalog at {path} ({e}); check that the data folder "
+                                   "is writable or set QA_DATA_DIR.") from None
 
     @property
     def db(self) -> sqlite3.Connection:

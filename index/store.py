@@ -35,11 +35,12 @@ from index.catalog import Catalog
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
 from index.feed_entries import EntryProgress, entry_documents
-from index.loading import iter_folder, load
+from index.loading import iter_folder, load, record
 from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
 from index.sites import host, is_url
-from index.types import Article, Document, Feed, Limits, QAError, Scope
+from index.types import (Article, Document, Feed, Limits, NotFoundError, QAError, Scope,
+                         UnavailableError)
 from index.upgrade import upgrade_vectors
 from index.vectors import VectorIndex, open_client
 
@@ -49,8 +50,8 @@ LOCK_WAIT = 30.0
 SAME_STORY = 0.9  # share of sentences two texts must have in common to be one story
 
 
-def _unknown(article_id: str) -> QAError:
-    return QAError(f"no article with id {article_id!r}; `qa list` shows the ids.")
+def _unknown(article_id: str) -> NotFoundError:
+    return NotFoundError(f"no article with id {article_id!r}; `qa list` shows the ids.")
 
 
 def article_id(text: str) -> str:
@@ -64,11 +65,11 @@ class Store:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise QAError(f"cannot create the data folder {self.dir} ({e.strerror}); "
-                          "set QA_DATA_DIR to a writable folder.") from None
+            raise UnavailableError(f"cannot create the data folder {self.dir} ({e.strerror}); "
+                                   "set QA_DATA_DIR to a writable folder.") from None
         if not os.access(self.dir, os.W_OK):  # Chroma and SQLite both need to write, even to read
-            raise QAError(f"the data folder {self.dir} is read-only; make it writable or set "
-                          "QA_DATA_DIR to another folder.")
+            raise UnavailableError(f"the data folder {self.dir} is read-only; make it writable or set "
+                                   "QA_DATA_DIR to another folder.")
         self.catalog = Catalog(self.dir / "catalog.sqlite3")
         self._check_model(settings.embed_model)
         self.embedder = embedder or PackagedEmbedding(settings.embed_model)
@@ -86,8 +87,8 @@ class Store:
     def _check_model(self, name: str) -> None:
         used = self.catalog.get_meta("embed_model")
         if used and used != name and self.catalog.count():
-            raise QAError(f"this data folder was indexed with QA_EMBED_MODEL={used}; set it back "
-                          f"or use another QA_DATA_DIR for {name}.")
+            raise UnavailableError(f"this data folder was indexed with QA_EMBED_MODEL={used}; set it back "
+                                   f"or use another QA_DATA_DIR for {name}.")
 
     # --- reading ---
     def get_article(self, article_id: str) -> Article:
@@ -127,15 +128,18 @@ class Store:
         return self.catalog.get_meta("initialized") is None and self.catalog.count() == 0
 
     # --- writing ---
-    def ingest(self, sources: Iterable[str], *, progress: Progress | None = None,
+    def ingest(self, sources: Iterable[str | dict], *, progress: Progress | None = None,
                errors: list[tuple[str, str]] | None = None, limit: int | None = None,
                on_entry: EntryProgress | None = None) -> list[Article]:
         """Load and index sources; returns their articles (already-stored ones included).
 
-        A feed (by URL or file) brings in its entries' articles: the first ``limit`` entries,
-        those already stored without fetching them again; ``on_entry`` hears of each entry read.
-        With ``errors`` given, a bad source or entry is recorded there as (source, message) and
-        the rest go on; without it the first one raises ``QAError`` before anything is written.
+        A source is a path, a URL, or a record ``{"title", "text", "url"?, "published"?,
+        "site"?, "author"?}``; a record's source is its url, so a new version of an article at
+        the same url replaces the old one. A feed (by URL or file) brings in its entries'
+        articles: the first ``limit`` entries, those already stored without fetching them again;
+        ``on_entry`` hears of each entry read. With ``errors`` given, a bad source or entry is
+        recorded there as (source, message) and the rest go on; without it the first one raises
+        ``QAError`` before anything is written.
         """
         docs: list[Document] = []
         stored: list[Article] = []
@@ -145,12 +149,19 @@ class Store:
                 raise QAError(message)
             errors.append((source, message))
 
-        for src in sources:
-            for item in self._expand(src):
+        for n, src in enumerate(sources, 1):
+            for item in ([src] if isinstance(src, dict) else self._expand(src)):
+                name = f"record {n}" if isinstance(item, dict) else str(item)
                 try:
-                    got = load(str(item), self.limits)
+                    if isinstance(item, dict):
+                        url = item.get("url")
+                        got = [record(item, url if isinstance(url, str) else "", name)]
+                    else:
+                        got = load(str(item), self.limits)
                 except QAError as e:
-                    failed(str(item), str(e))
+                    if errors is None:
+                        raise
+                    errors.append((name, str(e)))
                     continue
                 if isinstance(got, Feed):
                     new, old, bad = entry_documents(got, self.limits, known=self.known, limit=limit,
@@ -291,8 +302,8 @@ class Store:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise QAError(f"cannot write to the data folder {self.dir} ({e.strerror}); "
-                          "make it writable or set QA_DATA_DIR.") from None
+            raise UnavailableError(f"cannot write to the data folder {self.dir} ({e.strerror}); "
+                                   "make it writable or set QA_DATA_DIR.") from None
         try:
             deadline = time.monotonic() + LOCK_WAIT
             while True:
@@ -301,8 +312,8 @@ class Store:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise QAError(f"the data folder {self.dir} is busy: another process is "
-                                      "ingesting; try again when it finishes.") from None
+                        raise UnavailableError(f"the data folder {self.dir} is busy: another process is "
+                                               "ingesting; try again when it finishes.") from None
                     time.sleep(0.2)
             yield
         finally:

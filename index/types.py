@@ -210,3 +210,12 @@ class FeedPoll:
 
 class QAError(Exception):
     """Broken input or backend. The message is one line that says what to do."""
+
+
+class NotFoundError(QAError):
+    """An id that names nothing in the index (an HTTP API answers 404)."""
+
+
+class UnavailableError(QAError):
+    """The index cannot serve right now: its Chroma server is down, its data folder is busy,
+    read-only or misconfigured (an HTTP API answers 503). Nothing the caller sent is wrong."""

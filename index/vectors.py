@@ -18,7 +18,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from llama_index.vector_stores.chroma.base import _to_chroma_filter
 
 from index import dates
-from index.types import Chunk, QAError, Scope
+from index.types import Chunk, QAError, Scope, UnavailableError
 
 ADD_BATCH = 2000  # large batches: adds over HTTP are several times slower per call
 
@@ -38,9 +38,10 @@ def open_client(data_dir: Path, chroma_url: str):
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=cfg)
     except Exception as e:  # chromadb raises many types; all mean "cannot use this store"
         where = f"the Chroma server at {chroma_url}" if chroma_url else f"{data_dir / 'chroma'}"
-        raise QAError(f"cannot open {where} ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
-                      + ("start it (chroma run --path DIR --port N) or unset QA_CHROMA_URL."
-                         if chroma_url else "check that the data folder is writable.")) from None
+        first = str(e).splitlines()[0][:200] if str(e) else ""
+        raise UnavailableError(f"cannot open {where} ({type(e).__name__}: {first}); "
+                               + ("start it (chroma run --path DIR --port N) or unset QA_CHROMA_URL."
+                                  if chroma_url else "check that the data folder is writable.")) from None
 
 
 class VectorIndex:
@@ -97,8 +98,8 @@ class VectorIndex:
             raise
         except Exception as e:
             if self._url:
-                raise QAError(f"the Chroma server at {self._url} is not answering ({type(e).__name__}); "
-                              "start it again, then retry.") from None
+                raise UnavailableError(f"the Chroma server at {self._url} is not answering "
+                                       f"({type(e).__name__}); start it again, then retry.") from None
             raise
 
 

@@ -17,7 +17,7 @@ from index.loading import clean_text
 from index.sentences import sentence_key
 from index.settings import Settings
 from index.store import Store
-from index.types import Answer, Article, FeedPoll, QAError, Scope
+from index.types import Answer, Article, FeedPoll, QAError, Scope, UnavailableError
 from qa import extractive, generative
 from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
@@ -42,7 +42,8 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
             store = _stores[key] = Store(s)
         if seed and s.seed_dir and store.never_written():
             if not s.seed_dir.is_dir():
-                raise QAError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set QA_SEED_DIR=''.")
+                raise UnavailableError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set "
+                                       "QA_SEED_DIR=''.")
             store.ingest([str(s.seed_dir)])
     return store
 
@@ -155,19 +156,20 @@ def user_turns(history: Iterable | None) -> list[str]:
     return [clean_question(t) for t in out if t and t.strip()]
 
 
-def ingest(sources: str | Iterable[str], *, settings: Settings | None = None,
+def ingest(sources: str | dict | Iterable[str | dict], *, settings: Settings | None = None,
            progress: Callable[[int, int], None] | None = None,
            errors: list[tuple[str, str]] | None = None, limit: int | None = None,
            on_entry: EntryProgress | None = None) -> list[Article]:
-    """Index files, folders, URLs, RSS/Atom/RDF feeds or JSON/JSONL batches; returns their
-    articles.
+    """Index files, folders, URLs, RSS/Atom/RDF feeds, JSON/JSONL batches or records
+    ``{"title", "text", "url"?, "published"?, "site"?, "author"?}``; returns their articles.
 
-    Same content again is a no-op; a changed file at the same path replaces its old version;
-    a near-identical copy of a stored story only adds its URL to it. A feed brings in its
-    entries' articles (the first ``limit``); ``on_entry(done, total, title)`` hears of each.
-    Pass ``errors=[]`` to skip bad sources (recorded there) instead of stopping at the first.
+    Same content again is a no-op; a changed file at the same path (or a record with the same
+    url) replaces its old version; a near-identical copy of a stored story only adds its URL
+    to it. A feed brings in its entries' articles (the first ``limit``);
+    ``on_entry(done, total, title)`` hears of each. Pass ``errors=[]`` to skip bad sources
+    (recorded there) instead of stopping at the first.
     """
-    if isinstance(sources, str):
+    if isinstance(sources, (str, dict)):
         sources = [sources]
     return open_store(settings, seed=False).ingest(list(sources), progress=progress, errors=errors,
                                                    limit=limit, on_entry=on_entry)

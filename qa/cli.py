@@ -62,14 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    s = sub.add_parser("chat", help="start the chat page in a browser (http://127.0.0.1:7860)")
+    s = sub.add_parser("chat", help="start the chat page in a browser (http://127.0.0.1:7860), "
+                                    "with the HTTP API on the same port")
+    _server_args(s)
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+
+    s = sub.add_parser("serve", help="serve the HTTP API only: /api/v1 (docs at /api/v1/docs) "
+                                     "and the OpenAI-compatible /v1")
+    _server_args(s)
+    return p
+
+
+def _server_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--host", default="127.0.0.1",
-                   help="address to serve on (default 127.0.0.1: this machine only)")
+                   help="address to serve on (default 127.0.0.1: this machine only; any other "
+                        "needs a login)")
     s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     s.add_argument("--auth", metavar="USER:PASSWORD",
-                   help="require this login (default: QA_AUTH if set, else no login)")
-    s.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    return p
+                   help="require this login on the page; its password is the API's bearer token "
+                        "unless QA_API_TOKEN is set (default: QA_AUTH if set, else no login)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,10 +266,17 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     from ui import serve
-    serve.run(settings, host=args.host, port=args.port,
-              auth=args.auth or os.environ.get("QA_AUTH") or None, open_browser=not args.no_browser)
+    serve.run(settings, host=args.host, port=args.port, auth=args.auth or settings.auth or None,
+              open_browser=not args.no_browser, page=True)
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from ui import serve
+    serve.run(settings, host=args.host, port=args.port, auth=args.auth or settings.auth or None,
+              open_browser=False, page=False)
     return 0
 
 
 COMMANDS = {"ingest": cmd_ingest, "follow": cmd_follow, "ask": cmd_ask, "list": cmd_list,
-            "remove": cmd_remove, "eval": cmd_eval, "chat": cmd_chat}
+            "remove": cmd_remove, "eval": cmd_eval, "chat": cmd_chat, "serve": cmd_serve}

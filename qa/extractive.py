@@ -67,6 +67,15 @@ def _chosen_by_reader(question: str, ranked: list[Candidate], s: Settings) -> li
     return ranked[:1] + [c for c in ranked[1:s.max_citations] if c.prob >= floor]
 
 
+def _span(c: Candidate, question: str, qtype: str | None, qterms: set[str]):
+    """The reader's span; when the asked-for type (a number, date, name) overlaps it, that
+    phrase, which is tighter ("Saudi Arabia", not "in Saudi Arabia")."""
+    rule = best_span(c.text, question, qtype, qterms)
+    if c.span is None or (rule and rule[0] < c.span[1] and c.span[0] < rule[1]):
+        return rule
+    return c.span
+
+
 def answer(question: str, candidates: list[Candidate], settings: Settings) -> Answer:
     """The extractive answer for ``candidates`` (from ``qa.retrieve``, reranked or not)."""
     reranked = bool(candidates) and candidates[0].prob is not None
@@ -77,7 +86,7 @@ def answer(question: str, candidates: list[Candidate], settings: Settings) -> An
     qterms = set(query_terms(question))
     cites = []
     for c in chosen:
-        span = c.span if c.span is not None else best_span(c.text, question, qtype, qterms)
+        span = _span(c, question, qtype, qterms)
         cites.append(Citation(
             c.article_id, c.title, c.text, c.start, c.end,
             round(c.prob if c.prob is not None else c.score, 4), c.index, c.paragraph,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.types import QAError
+from index.types import UnavailableError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 MODEL_FILE = MODEL_DIR / "reader-int8.onnx"
@@ -93,8 +93,8 @@ class Reader:
         """``card=None`` (training only): the bare model, without fusion weights."""
         import onnxruntime as ort
         if not model.is_file() or (card is not None and not card.is_file()):
-            raise QAError(f"the reader model is missing from {model.parent}; reinstall the "
-                          "package, fix QA_READER_MODEL, or set QA_RERANKER=off.")
+            raise UnavailableError(f"the reader model is missing from {model.parent}; reinstall "
+                                   "the package, fix QA_READER_MODEL, or set QA_RERANKER=off.")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count() or 2
         opts.inter_op_num_threads = 1

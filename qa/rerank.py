@@ -69,7 +69,7 @@ def abstains(question: str, ranked: list[Candidate], settings: Settings) -> bool
         return True
     qtype = answer_type(question)
     if card["typed_floor"] is not None and qtype in TYPED_ABSTAIN:
-        likely = [c for c in ranked if c.prob >= card["typed_floor"]]
+        likely = ranked[:1] + [c for c in ranked[1:] if c.prob >= card["typed_floor"]]
         return not any(c.features["typed"] for c in likely)
     return False
 

@@ -9,7 +9,9 @@ SEED_QUESTIONS = {
     "How many prisoners were exchanged?": ("Each side released 175 prisoners of war.", "175"),
     "How long did the call with Zelensky last?": ("Trump said Wednesday’s call with Zelensky lasted about an hour.", "about an hour"),
     "Where will the technical teams meet?": ("The technical teams would meet in Saudi Arabia", "Saudi Arabia"),
-    "What did Putin reject?": ("Putin rejected a full 30-day ceasefire", None),
+    # two sentences say it; the reader prefers the one naming "the cease-fire proposal"
+    "What did Putin reject?": (("Putin rejected a full 30-day ceasefire",
+                                "Putin had actually rejected the cease-fire proposal"), None),
 }
 
 
@@ -19,7 +21,7 @@ def test_seed_questions_cite_the_right_sentence_first(seeded_settings, question)
     ans = api.ask(question, settings=seeded_settings)
     assert not ans.abstained and ans.mode == "extractive"
     first = ans.citations[0]
-    assert sentence in first.sentence
+    assert any(s in first.sentence for s in ((sentence,) if isinstance(sentence, str) else sentence))
     assert ans.text.startswith(first.sentence) and "[1]" in ans.text
     for c in ans.citations:
         assert api.get_article(c.article_id, settings=seeded_settings).text[c.start:c.end] == c.sentence
@@ -40,8 +42,9 @@ def test_follow_up_uses_history(seeded_settings):
     ans = api.ask("And how long did it last?", settings=seeded_settings, history=history)
     assert not ans.abstained
     assert "lasted about an hour" in ans.citations[0].sentence
-    # the same words without the conversation do not point there
-    alone = api.ask("And how long did it last?", settings=seeded_settings)
+    # the same words without the conversation do not point there for the word-matching scorer
+    # (the reader guesses it anyway: the seed article reports only one duration)
+    alone = api.ask("And how long did it last?", settings=seeded_settings.with_(reranker="off"))
     assert alone.abstained or "lasted about an hour" not in alone.citations[0].sentence
 
 

@@ -8,11 +8,8 @@ that obeys any instruction it sees outside the data fence.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,80 +17,17 @@ import qa
 from qa import generative
 from qa.citations import check
 from index.types import QAError
+from scripted_llm import Scripted, as_openai_server, numbered
 
 PRISONERS = "Each side released 175 prisoners of war."
 CALL = "Trump said Wednesday’s call with Zelensky lasted about an hour."
 
 
-class Scripted(ThreadingHTTPServer):
-    """Replies in order (the last one repeats). A reply is text, a function of the request
-    body returning text, or a dict: {status, headers, sleep, raw} for failures."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.replies: list = ["I cannot answer this from the articles."]
-        self.requests: list[dict] = []
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def next_reply(self, body: dict):
-        r = self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
-        return r(body) if callable(r) else r
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status: int, body: bytes, ctype="application/json", headers=None):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(body)
-        reply = self.server.next_reply(body)
-        if isinstance(reply, dict):
-            time.sleep(reply.get("sleep", 0))
-            if "raw" in reply:
-                ctype = "text/event-stream" if body.get("stream") else "application/json"
-                return self._send(200, reply["raw"].encode(), ctype)
-            if reply.get("status", 200) != 200:
-                err = {"error": {"message": "scripted failure", "type": "rate_limit_exceeded"}}
-                return self._send(reply["status"], json.dumps(err).encode(), headers=reply.get("headers"))
-            reply = reply["text"]
-        base = {"id": "chatcmpl-1", "created": 0, "model": body["model"]}
-        if not body.get("stream"):
-            msg = {"role": "assistant", "content": reply}
-            return self._send(200, json.dumps({**base, "object": "chat.completion", "choices": [
-                {"index": 0, "message": msg, "finish_reason": "stop"}]}).encode())
-        events = [{"content": piece} for piece in re.findall(r"\S*\s*", reply) if piece]
-        chunks = [{**base, "object": "chat.completion.chunk",
-                   "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in events]
-        chunks.append({**base, "object": "chat.completion.chunk",
-                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-        self._send(200, data.encode(), "text/event-stream")
-
-
 @pytest.fixture
 def server(monkeypatch):
-    s = Scripted()
-    monkeypatch.setenv("OPENAI_BASE_URL", s.url)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    s = as_openai_server(monkeypatch)
     yield s
-    s.shutdown()
-    s.server_close()
+    s.close()
 
 
 def ask(question, settings, **kw):
@@ -108,13 +42,6 @@ def assert_honest(answer, settings):
     for c in answer.citations:
         assert c.verified
         assert qa.get_article(c.article_id, settings=settings).text[c.start:c.end] == c.sentence
-
-
-def numbered(body: dict, sentence: str) -> int:
-    """The number the prompt gave ``sentence`` (what a good model would cite)."""
-    m = re.search(r"^\[(\d+)\] " + re.escape(sentence), body["messages"][-1]["content"], re.M)
-    assert m, "the sentence was not in the prompt"
-    return int(m.group(1))
 
 
 def test_hallucinated_marker_is_dropped(server, seeded_settings):
@@ -248,8 +175,7 @@ def test_no_key_says_what_to_do(monkeypatch, seeded_settings):
 def test_unreachable_server_says_what_to_do(monkeypatch, seeded_settings):
     s = Scripted()
     url = s.url
-    s.shutdown()
-    s.server_close()  # nothing listens on this port any more
+    s.close()  # nothing listens on this port any more
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     a = qa.ask("How many prisoners were exchanged?", settings=seeded_settings, llm="openai")
     assert a.mode == "extractive" and f"cannot reach {url}" in a.notice

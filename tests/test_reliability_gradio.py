@@ -13,72 +13,29 @@ import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-import qa
+from http_helpers import (CALL, PRISONERS, TOWNS, check_answer, check_citations, record_asks, seeded,
+                          served, town_article, town_question)
 from index.sentences import split_sentences
 from index.store import article_id
 from qa import api
-from index.settings import Settings
 
 gradio_client = pytest.importorskip("gradio_client")
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-TOWNS = ["Aldmere", "Brackwater", "Cinderford", "Dunholm", "Eastbrook", "Fallowby"]
-PRISONERS = "How many prisoners were exchanged?"
-CALL = "How long did the call with Zelensky last?"
 HOLD = 4  # answers the server must serve while the upload is inside its write
-
-
-def article(i: int, town: str) -> str:
-    return (f"{town} council votes on new bridges\n\n"
-            f"The town of {town} now has {i * 7 + 3} bridges after a vote on Monday.\n"
-            f"The council of {town} approved a budget of {i + 2} million euros.\n"
-            f"Work in {town} starts in spring and ends in {2030 + i}.\n")
-
-
-def town_question(town: str) -> str:
-    return f"How many bridges does {town} have?"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from ui import serve
-    settings = Settings(data_dir=tmp_path_factory.mktemp("gradio") / "data", seed_dir=SEEDS)
-    api.open_store(settings)
-    demo, url = serve.start(settings)
-    try:
+    settings = seeded(tmp_path_factory.mktemp("gradio"))  # the seed article only
+    with served(settings) as url:
         yield url, settings
-    finally:
-        demo.close()
-        api.close_store(settings)
 
 
 def client(url: str):
     return gradio_client.Client(url, verbose=False)
-
-
-def check_citations(got: dict, settings: Settings) -> None:
-    """Every cited sentence is exactly where it says, in an article the page lists."""
-    listed = {a.id for a in api.list_articles(settings=settings)}
-    for c in got["citations"]:
-        assert c["article_id"] in listed
-        assert api.get_article(c["article_id"], settings=settings).text[c["start"]:c["end"]] == c["sentence"]
-
-
-def check_answer(question: str, got: dict, settings: Settings) -> None:
-    check_citations(got, settings)
-    if question == PRISONERS:
-        assert not got["abstained"] and "175" in got["citations"][0]["sentence"], got["text"]
-    elif question == CALL:
-        assert not got["abstained"] and "about an hour" in got["citations"][0]["sentence"], got["text"]
-    else:  # a new article: not yet committed (abstain or cite elsewhere) or cited correctly
-        town = question.split()[-2]
-        first = got["citations"][0]["sentence"] if got["citations"] else ""
-        if not got["abstained"] and town in first:
-            assert f"{TOWNS.index(town) * 7 + 3} bridges" in first, first
 
 
 def test_16_users_ask_through_the_api_while_articles_are_uploaded(server, tmp_path, monkeypatch):
@@ -88,23 +45,13 @@ def test_16_users_ask_through_the_api_while_articles_are_uploaded(server, tmp_pa
     folder.mkdir()
     expected = {}
     for i, town in enumerate(TOWNS):
-        text = article(i, town)
+        text = town_article(i, town)
         (folder / f"{town.lower()}.txt").write_text(text)
         expected[article_id(text)] = len(split_sentences(text))
     before = {a.id for a in api.list_articles(settings=settings)}
     assert not before & set(expected)
 
-    # Server side: when each /ask was served (the page's endpoint calls qa.ask).
-    served: list[tuple[float, float]] = []
-    real_ask = qa.ask
-
-    def timed_ask(*a, **k):
-        t0 = time.monotonic()
-        try:
-            return real_ask(*a, **k)
-        finally:
-            served.append((t0, time.monotonic()))
-    monkeypatch.setattr(qa, "ask", timed_ask)
+    served = record_asks(monkeypatch)  # the page's endpoint calls qa.ask
 
     # The upload: the page's handler, with a progress callback that keeps the write open (its
     # vectors embedded, nothing committed yet) until the server has answered HOLD questions.

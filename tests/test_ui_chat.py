@@ -136,15 +136,12 @@ def test_chat_command_binds_loopback_by_default_and_reads_auth():
     assert (args.host, args.port, args.auth) == ("0.0.0.0", 9000, "u:p:q")
 
 
-def test_launch_settings_never_share_and_limit_uploads(tmp_path):
-    from ui.app import launch_kwargs
-    s = Settings(data_dir=tmp_path, max_file_mb=2)
-    kw = launch_kwargs(s)
-    assert kw["server_name"] == "127.0.0.1" and kw["share"] is False and kw["ssr_mode"] is False
-    assert kw["max_file_size"] == 2_000_000 and "auth" not in kw
-    assert launch_kwargs(s, auth="u:p:q")["auth"] == ("u", "p:q")
-    with pytest.raises(QAError, match="user:password"):
-        launch_kwargs(s, auth="nocolon")
+def test_login_is_user_colon_password():
+    from ui.serve import parse_login
+    assert parse_login("u:p:q") == ("u", "p:q") and parse_login(None) is None
+    for bad in ("nocolon", ":pw", "user:"):
+        with pytest.raises(QAError, match="user:password"):
+            parse_login(bad)
 
 
 def test_chat_command_takes_the_login_from_qa_auth(monkeypatch, tmp_path):
@@ -155,7 +152,7 @@ def test_chat_command_takes_the_login_from_qa_auth(monkeypatch, tmp_path):
     monkeypatch.setenv("QA_AUTH", "ann:pw")
     assert cli.main(["--data-dir", str(tmp_path), "chat", "--no-browser"]) == 0
     assert seen == {"host": "127.0.0.1", "port": 7860, "auth": "ann:pw", "open_browser": False,
-                    "data_dir": tmp_path}
+                    "page": True, "data_dir": tmp_path}
     assert cli.main(["chat", "--auth", "bob:x"]) == 0 and seen["auth"] == "bob:x"
     assert seen["open_browser"] is True
 

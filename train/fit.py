@@ -82,7 +82,7 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
         if best < card["threshold"]:
             return [], True
         if card["typed_floor"] is not None and answer_type(q["q"]) in TYPED_ABSTAIN:
-            likely = [i for i in order if p[i] >= card["typed_floor"]]
+            likely = order[:1] + [i for i in order[1:] if p[i] >= card["typed_floor"]]
             if not any(q["cands"][i]["features"]["typed"] for i in likely):
                 return [], True
     floor = max(card["cite_floor"], card["cite_ratio"] * best)
@@ -118,8 +118,9 @@ def choose(questions: list[dict], fusion: dict, max_abstain: float) -> dict:
     """Thresholds: as much abstention on unanswerable questions as the answerable budget allows."""
     base = {"cite_floor": 0.5, "cite_ratio": 0.6, "typed_floor": None}
     best = None
-    for th in np.arange(0.02, 0.9, 0.02):
-        for tf in (None, 0.5, 0.4, 0.3, 0.2, 0.1):  # None = typed rule off
+    top = np.array([probs(q, fusion).max() for q in questions if q["answerable"] and q["cands"]])
+    for th in sorted(set(np.quantile(top, np.linspace(0, max_abstain, 13)).round(4))):
+        for tf in (None, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02):  # None = typed rule off
             card = base | {"threshold": round(float(th), 3), "typed_floor": tf}
             r = metrics(questions, fusion, card)
             if r["abstained_answerable"] > max_abstain:
@@ -131,7 +132,7 @@ def choose(questions: list[dict], fusion: dict, max_abstain: float) -> dict:
     # citations: the floor/ratio that maximise "any cited holds the answer" without citing
     # more than 1.6 sentences on average
     options = []
-    for fl in (0.3, 0.4, 0.5, 0.6, 0.7):
+    for fl in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
         for ra in (0.4, 0.5, 0.6, 0.7, 0.8):
             c = card | {"cite_floor": fl, "cite_ratio": ra}
             r = metrics(questions, fusion, c)

@@ -27,10 +27,12 @@ from train.mine import CACHE, load
 HARD, RANDOM = 4, 3  # negatives per question: the retriever's best-ranked wrong ones, and random ones
 
 
-def examples(dumps: dict[str, list[dict]], squad_fold: str | None, seed: int = 0) -> list[tuple]:
-    """(question, sentence, title, label, span) rows for training."""
+def examples(dumps: dict[str, list[dict]], squad_fold: str | None, seed: int = 0) -> list[list[tuple]]:
+    """One group per training question: [(question, sentence, title, label, span), ...] with at
+    most one positive (first) and up to HARD + RANDOM negatives; a group without a positive is a
+    question no sentence answers."""
     rng = random.Random(seed)
-    rows = []
+    groups = []
     for name, qs in dumps.items():
         for q in qs:
             if name == "news" and q["split"] != "train":
@@ -48,12 +50,12 @@ def examples(dumps: dict[str, list[dict]], squad_fold: str | None, seed: int = 0
             else:
                 rest = neg[HARD:]
                 pick = neg[:HARD] + rng.sample(rest, min(len(rest), RANDOM))
-            for c in pos[:2]:
-                rows.append((q["q"], c["text"], c.get("title", ""), 1, c.get("span")))
-            for c in pick:
-                rows.append((q["q"], c["text"], c.get("title", ""), 0, None))
-    rng.shuffle(rows)
-    return rows
+            g = [(q["q"], c["text"], c.get("title", ""), 1, c.get("span")) for c in pos[:1]]
+            g += [(q["q"], c["text"], c.get("title", ""), 0, None) for c in pick]
+            if len(g) >= 2:
+                groups.append(g)
+    rng.shuffle(groups)
+    return groups
 
 
 def _span(sentence: str, answers: list[str]):
@@ -92,13 +94,23 @@ def build_model(layers: int):
             self.bert.embeddings.word_embeddings.weight.requires_grad_(False)
             h = self.bert.config.hidden_size
             self.drop = nn.Dropout(0.1)
-            self.answer = nn.Linear(h, 1)
+            self.answer = nn.Linear(4 * h, 1)
             self.span = nn.Linear(h, 2)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                           token_type_ids=token_type_ids).last_hidden_state
-            logit = self.answer(self.drop(h[:, 0])).squeeze(-1)
+            # all-MiniLM-L6-v2 was trained to mean-pool tokens into comparable vectors, so the
+            # question's and the sentence's tokens (read together, attending to each other) are
+            # pooled apart and compared as in sentence-pair classifiers: u, v, |u - v|, u * v.
+            # The u * v part starts out as the embedding similarity; training adds the rest.
+            m = attention_mask.to(h.dtype)
+            qm = (m * (token_type_ids == 0).to(h.dtype)).unsqueeze(-1)
+            sm = (m * (token_type_ids == 1).to(h.dtype)).unsqueeze(-1)
+            u = (h * qm).sum(1) / qm.sum(1).clamp(min=1.0)
+            v = (h * sm).sum(1) / sm.sum(1).clamp(min=1.0)
+            pair = torch.cat([u, v, (u - v).abs(), u * v], dim=-1)
+            logit = self.answer(self.drop(pair)).squeeze(-1)
             se = self.span(h)
             return logit, se[..., 0], se[..., 1]
 
@@ -106,12 +118,18 @@ def build_model(layers: int):
     return ReaderNet()
 
 
-def batches(rows, size: int, rng: random.Random):
-    """Batches of similar length (less padding), in random order."""
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]) + rng.random() * 40)
-    chunks = [order[i:i + size] for i in range(0, len(order), size)]
-    rng.shuffle(chunks)
-    return chunks
+def batches(groups, size: int, rng: random.Random):
+    """Batches of whole question groups (about ``size`` pairs), in random order."""
+    order = list(range(len(groups)))
+    rng.shuffle(order)
+    out, cur, n = [], [], 0
+    for i in order:
+        cur.append(i)
+        n += len(groups[i])
+        if n >= size:
+            out.append(cur)
+            cur, n = [], 0
+    return out + ([cur] if cur else [])
 
 
 def tensors(rows, idx):
@@ -139,7 +157,10 @@ def tensors(rows, idx):
             T(starts), T(ends), T(sent_mask))
 
 
-def train(rows, layers: int, epochs: float, out: Path, log=print, batch: int = 32, lr: float = 5e-5):
+def train(groups, layers: int, epochs: float, out: Path, log=print, batch: int = 32, lr: float = 6e-5):
+    """Listwise: each question's candidates and a fixed "no answer" logit of 0 compete in one
+    softmax (the target is the answering sentence, or "no answer" for near-miss and
+    unanswerable questions); the span head learns on the answering sentence."""
     import torch
     from torch import nn
     torch.set_num_threads(2)
@@ -147,37 +168,49 @@ def train(rows, layers: int, epochs: float, out: Path, log=print, batch: int = 3
     rng = random.Random(1)
     plan = []
     for ep in range(math.ceil(epochs)):
-        b = batches(rows, batch, rng)
+        b = batches(groups, batch, rng)
         plan += b[:int(len(b) * min(1.0, epochs - ep))]
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     head = [p for n, p in params if not n.startswith("bert.")]
     body = [p for n, p in params if n.startswith("bert.")]
-    opt = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 4}], weight_decay=0.01)
+    opt = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 20}], weight_decay=0.01)
     warm = max(1, len(plan) // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.02, 1 - s / len(plan)))
-    bce = nn.BCEWithLogitsLoss()
     ce = nn.CrossEntropyLoss(ignore_index=-1)
     model.train()
-    t0, seen, run = time.time(), 0, []
-    for step, idx in enumerate(plan, 1):
-        ids, mask, tt, y, s, e, smask = tensors(rows, idx)
+    t0, seen, run, run_rank = time.time(), 0, [], []
+    for step, gidx in enumerate(plan, 1):
+        rows = [r for g in gidx for r in groups[g]]
+        sizes = [len(groups[g]) for g in gidx]
+        ids, mask, tt, y, s, e, smask = tensors(rows, range(len(rows)))
         logit, st, en = model(ids, mask, tt)
         st = st.masked_fill(~smask, -1e4)
         en = en.masked_fill(~smask, -1e4)
-        loss = bce(logit, y)
+        table = torch.full((len(sizes), 1 + max(sizes)), -1e4)
+        table[:, 0] = 0.0  # "no answer"
+        target = torch.zeros(len(sizes), dtype=torch.long)
+        k = 0
+        for g, n in enumerate(sizes):
+            table[g, 1:1 + n] = logit[k:k + n]
+            if y[k] > 0:  # the positive is first in its group
+                target[g] = 1
+            k += n
+        loss = ce(table, target)
+        run_rank.append(loss.item())
         if (s >= 0).any():
-            loss = loss + 0.5 * (ce(st, s) + ce(en, e))
+            loss = loss + 0.3 * (ce(st, s) + ce(en, e))
         opt.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         sched.step()
-        seen += len(idx)
+        seen += len(rows)
         run.append(loss.item())
         if step % 50 == 0 or step == len(plan):
             el = time.time() - t0
-            log(f"step {step}/{len(plan)} loss {np.mean(run[-50:]):.4f} {seen / el:.0f} pairs/s "
+            log(f"step {step}/{len(plan)} loss {np.mean(run[-50:]):.4f} (ranking "
+                f"{np.mean(run_rank[-50:]):.4f}) {seen / el:.0f} pairs/s "
                 f"eta {el / step * (len(plan) - step) / 60:.1f} min")
         if step % 400 == 0:
             torch.save(model.state_dict(), out / "checkpoint.pt")
@@ -213,19 +246,26 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
-    ap.add_argument("--limit", type=int, default=0, help="train on this many pairs only (smoke test)")
+    ap.add_argument("--selqa-questions", type=int, default=1200,
+                    help="SelQA questions used (out-of-domain; fewer keeps training near 25 min)")
+    ap.add_argument("--limit", type=int, default=0, help="train on this many questions only (smoke test)")
     a = ap.parse_args(argv)
     dumps = {n: load(a.cache / f"{n}.jsonl") for n in ("news", "squad", "selqa")}
-    rows = examples(dumps, None if a.squad_fold == "none" else a.squad_fold)
+    dumps["selqa"] = dumps["selqa"][:a.selqa_questions]
+    groups = examples(dumps, None if a.squad_fold == "none" else a.squad_fold)
     if a.limit:
-        rows = rows[:a.limit]
-    pos = sum(r[3] for r in rows)
-    print(f"{len(rows)} pairs ({pos} positive), {a.layers} layers, {a.epochs} epochs", flush=True)
+        groups = groups[:a.limit]
+    pairs = sum(map(len, groups))
+    pos = sum(g[0][3] for g in groups)
+    print(f"{len(groups)} questions ({pos} answerable), {pairs} pairs, {a.layers} layers, "
+          f"{a.epochs} epochs", flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
-    model = train(rows, a.layers, a.epochs, a.out, log=lambda m: print(m, flush=True))
+    model = train(groups, a.layers, a.epochs, a.out, log=lambda m: print(m, flush=True))
+    import torch
+    torch.save(model.state_dict(), a.out / "checkpoint.pt")
     path = export(model, a.out)
-    meta = {"layers": a.layers, "epochs": a.epochs, "squad_fold": a.squad_fold, "pairs": len(rows),
-            "positives": pos}
+    meta = {"layers": a.layers, "epochs": a.epochs, "squad_fold": a.squad_fold,
+            "questions": len(groups), "answerable": pos, "pairs": pairs}
     (a.out / "reader-train.json").write_text(json.dumps(meta, indent=1))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

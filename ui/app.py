@@ -1,7 +1,8 @@
 """The chat page as a gradio Blocks app: ``build(settings)`` makes it, ``ui.serve`` serves it.
 
 The page is wiring only: answering is ``ui.chat.respond``, HTML is ``ui.render``, the articles
-panel is ``ui.articles``. The same ``qa.ask`` is also the API endpoint ``/ask``.
+panel is ``ui.articles``. The same ``qa.ask`` is also the page's API endpoint ``/ask``. Answers
+run concurrently, up to ``QA_CONCURRENCY`` at once, in slots shared with the HTTP API.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import qa  # noqa: E402  (its functions load the index lazily: the page can star
 from index.settings import Settings  # noqa: E402
 from index.types import QAError  # noqa: E402
 from ui import articles, chat, render  # noqa: E402
+from ui.answering import Slots  # noqa: E402
 from ui.assets import CSS, JS  # noqa: E402
 
 # Questions the seed article (seeds/) answers; shown as buttons so a new user can start at once.
@@ -65,13 +67,16 @@ def with_answerer(settings: Settings, choice: str | None, model: str | None) -> 
     return settings.with_(llm="none")
 
 
-def build(settings: Settings) -> gr.Blocks:
+def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
+    """The page; ``slots`` (default: its own, ``QA_CONCURRENCY`` of them) cap answers at once."""
+    slots = slots or Slots(settings.concurrency)
+
     def ask_stream(question, turns, ids, answerer=None, model=None, since=None, until=None,
                    sites=None):
         turns = turns or []
         done = False
         for ts in chat.respond(question, turns, ids, settings=with_answerer(settings, answerer, model),
-                               since=since, until=until, sites=sites):
+                               ask=slots.ask, since=since, until=until, sites=sites):
             last = ts[-1]
             if last.answer is not None or last.error is not None:
                 done = True
@@ -136,9 +141,9 @@ def build(settings: Settings) -> gr.Blocks:
         since/until: only articles published on or after / before these days (YYYY-MM-DD).
         sites: only articles from these sites (hosts such as reuters.com, or site names)."""
         try:
-            return qa.ask(question, history=history, article_ids=article_ids or None,
-                          since=since or None, until=until or None, sites=sites or None,
-                          settings=settings, llm=llm).to_dict()
+            return slots.ask(question, history=history, article_ids=article_ids or None,
+                             since=since or None, until=until or None, sites=sites or None,
+                             settings=settings, llm=llm).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
 
@@ -204,9 +209,11 @@ def build(settings: Settings) -> gr.Blocks:
 
         scroll = {"fn": None, "js": "() => window.qaScrollToFocus && window.qaScrollToFocus()", **PRIVATE}
         chat_out = [chatbot, turns, box, selected, source, view]
-        # All ways of asking share one queue (one answer at a time, in order); so do the
-        # article changes, so two ingests never race for the index's write lock.
-        asking = {"concurrency_id": "answer", **PRIVATE}
+        # All ways of asking share one queue that runs QA_CONCURRENCY answers at once; the
+        # article changes share another that runs one at a time, so two ingests never race for
+        # the index's write lock.
+        answering = {"concurrency_id": "answer", "concurrency_limit": slots.size}
+        asking = {**answering, **PRIVATE}
         asked = [turns, only, answerer, model, since, until, sites]
         for trigger in (box.submit, send.click):
             trigger(ask_stream, [box, *asked], chat_out, **asking).then(**scroll)
@@ -235,19 +242,14 @@ def build(settings: Settings) -> gr.Blocks:
             except QAError as e:
                 return gr.skip(), gr.skip(), gr.skip(), f"Error: {e}"
         demo.load(first_load, None, [*listed, status], **PRIVATE)
-        gr.api(ask_api, api_name="ask")
+        gr.api(ask_api, api_name="ask", **answering)
     return demo
 
 
-def launch_kwargs(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
-                  auth: str | None = None, open_browser: bool = False) -> dict:
-    """Arguments for ``Blocks.launch``: loopback unless told, never a share tunnel, no SSR."""
-    kw = dict(server_name=host, server_port=port, share=False, inbrowser=open_browser,
-              max_file_size=int(settings.max_file_mb * 1e6), ssr_mode=False, show_error=False,
-              footer_links=["api"], css=CSS, js=JS, theme=gr.themes.Default(), quiet=True)
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            raise QAError("--auth / QA_AUTH must be user:password (both non-empty).")
-        kw["auth"] = (user, password)
-    return kw
+def mount(app, demo: gr.Blocks, settings: Settings, *, host: str, port: int,
+          login: tuple[str, str] | None = None) -> None:
+    """Serve the page at ``/`` of the FastAPI ``app`` (no share tunnel, no server-side rendering)."""
+    gr.mount_gradio_app(app, demo, path="/", server_name=host, server_port=port,
+                        max_file_size=int(settings.max_file_mb * 1e6), ssr_mode=False,
+                        show_error=False, footer_links=["api"], css=CSS, js=JS,
+                        theme=gr.themes.Default(), auth=login)

@@ -1,16 +1,14 @@
 """The chat turn as a plain generator: ``respond`` streams one answer and never raises.
 
 Kept free of gradio so it can be tested without a browser. ``qa.ask`` runs in a worker thread
-and its ``on_token`` callback feeds a queue: a generative backend streams real tokens through
-it; the extractive answer (computed at once, no tokens) is then streamed word by word so both
-modes look the same on the page.
+(``ui.answering.stream_answer``): a generative backend streams real tokens; the extractive
+answer (computed at once, no tokens) is then streamed word by word so both modes look the same
+on the page.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -18,9 +16,9 @@ from typing import Callable, Iterator
 from index.settings import Settings
 from index.types import Answer, QAError
 from ui import render
+from ui.answering import stream_answer
 
 log = logging.getLogger("qa.ui")
-_DONE = object()
 CHUNK_WORDS = 3  # words per streamed step: fast enough to read as it comes, few server round-trips
 PACE = 0.03  # seconds between steps of an already computed answer
 
@@ -71,44 +69,28 @@ def respond(question: str, turns: list[Turn], article_ids: list[str] | None = No
     turns = list(turns or [])
     if not (question or "").strip():
         return
-    past = history_for(turns)
-    tokens: queue.Queue = queue.Queue()
-    result: dict = {}
-
-    def work() -> None:
-        try:
-            result["answer"] = ask(question, history=past, article_ids=article_ids or None,
-                                   since=(since or "").strip() or None,
-                                   until=(until or "").strip() or None, sites=sites or None,
-                                   settings=settings, on_token=tokens.put)
-        except QAError as e:
-            result["error"] = str(e)
-        except Exception as e:  # the edge: the page shows a line, the log keeps the traceback
-            log.exception("answering %r failed", question)
-            result["error"] = (f"The answering backend failed ({type(e).__name__}); "
-                               "try again, or ask something else.")
-        finally:
-            tokens.put(_DONE)
-
-    threading.Thread(target=work, name="qa-ask", daemon=True).start()
-    yield turns + [Turn(question)]
+    answer: Answer | None = None
     partial = ""
-    while True:  # generative mode: show tokens as they arrive, several per step
-        item = tokens.get()
-        batch = [item]
-        while item is not _DONE and not tokens.empty():
-            item = tokens.get()
-            batch.append(item)
-        text = "".join(str(b) for b in batch if b is not _DONE)
-        if text:
-            partial += text
-            yield turns + [Turn(question, partial=partial)]
-        if item is _DONE:
-            break
-    if "error" in result:
-        yield turns + [Turn(question, error=result["error"])]
+    yield turns + [Turn(question)]
+    try:  # generative mode: show tokens as they arrive, several per step
+        for item in stream_answer(ask, question, history=history_for(turns),
+                                  article_ids=article_ids or None,
+                                  since=(since or "").strip() or None,
+                                  until=(until or "").strip() or None, sites=sites or None,
+                                  settings=settings):
+            if isinstance(item, str):
+                partial += item
+                yield turns + [Turn(question, partial=partial)]
+            else:
+                answer = item
+    except QAError as e:
+        yield turns + [Turn(question, error=str(e))]
         return
-    answer: Answer = result["answer"]
+    except Exception as e:  # the edge: the page shows a line, the log keeps the traceback
+        log.error("answering %r failed", question, exc_info=e)
+        yield turns + [Turn(question, error=(f"The answering backend failed ({type(e).__name__}); "
+                                             "try again, or ask something else."))]
+        return
     if not partial:  # extractive: the answer exists already; reveal it a few words at a time
         words = answer.text.split(" ")
         for i in range(CHUNK_WORDS, len(words), CHUNK_WORDS):

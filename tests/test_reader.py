@@ -1,0 +1,67 @@
+"""The reader shipped in qa/models: its files, its input layout, and what it changes in answers."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from index.settings import Settings
+from index.types import QAError
+from qa import api
+from qa.reader import CARD_FILE, MODEL_FILE, Reader, encode
+
+
+def test_shipped_model_matches_its_card():
+    card = json.loads(CARD_FILE.read_text())
+    data = MODEL_FILE.read_bytes()
+    assert card["model"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert len(data) <= 30e6
+    assert len(card["fusion"]["weights"]) == len(card["fusion"]["features"])
+    assert 0 < card["threshold"] < 1
+
+
+def test_encoding_keeps_sentence_offsets():
+    sentence = "It carried 4.2 million passengers in the month."
+    enc = encode("How many passengers did the airline carry in May?",
+                 [(sentence, "Airline traffic hits a record"), ("Short one.", "")])
+    assert enc.ids.shape == enc.mask.shape == enc.types.shape
+    assert enc.mask[1].sum() < enc.mask[0].sum()  # the second row is padded
+    for pos, a, b in enc.sent_tokens[0]:
+        assert enc.types[0, pos] == 1 and 0 <= a < b <= len(sentence)
+    pieces = [sentence[a:b] for _, a, b in enc.sent_tokens[0]]
+    assert "".join(pieces) == sentence.replace(" ", "")
+
+
+def test_reader_prefers_the_sentence_with_the_fact():
+    reader = Reader()
+    title = "Airline reports record May traffic"
+    lead = "The airline reported record passenger traffic for May, its chief executive said."
+    fact = "It carried 4.2 million passengers in the month, up 12 percent."
+    logits, spans = reader.run("How many passengers did the airline carry in May?",
+                               [(lead, title), (fact, title)])
+    assert logits[1] > logits[0]
+    start, end, _ = spans[1]
+    assert "4.2 million" in fact[start:end]
+
+
+def test_seed_questions_that_the_article_does_not_answer_abstain(seeded_settings):
+    for q in ("How tall is Donald Trump?", "What is the capital of Australia?"):
+        ans = api.ask(q, settings=seeded_settings)
+        assert ans.abstained and not ans.citations, q
+
+
+def test_reranker_off_keeps_the_hand_weighted_path(seeded_settings):
+    off = seeded_settings.with_(reranker="off")
+    on = api.ask("How many prisoners were exchanged?", settings=seeded_settings)
+    old = api.ask("How many prisoners were exchanged?", settings=off)
+    assert "175" in on.citations[0].sentence and "175" in old.citations[0].sentence
+    assert 0 < on.citations[0].score <= 1  # a probability with the reader on
+
+
+def test_bad_reranker_settings_are_one_line_errors(tmp_path):
+    with pytest.raises(QAError, match="QA_RERANKER"):
+        Settings.from_env({"QA_RERANKER": "maybe"})
+    s = Settings(data_dir=tmp_path / "d", reader_model=str(tmp_path / "nowhere"))
+    with pytest.raises(QAError, match="QA_READER_MODEL"):
+        api.ask("How many prisoners were exchanged?", settings=s)
