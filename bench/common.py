@@ -29,8 +29,9 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from index.loading import Document, load_file  # noqa: E402
+from index.loading import load_file  # noqa: E402
 from index.sentences import split_sentences  # noqa: E402
+from index.types import Document, Limits  # noqa: E402
 
 EVAL_DIR = Path(os.environ.get("QA_EVAL_DIR", REPO.parent / "shared" / "eval"))
 RESULTS = REPO / "bench" / "results"
@@ -156,7 +157,7 @@ def squad_documents() -> tuple[list[Document], list[dict]]:
 def seed_documents() -> list[Document]:
     docs = []
     for p in sorted((REPO / "seeds").glob("*.txt")):
-        docs.extend(load_file(p, max_bytes=20_000_000))
+        docs.extend(load_file(p, Limits(max_bytes=20_000_000, timeout=15.0)))
     return docs
 
 

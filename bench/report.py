@@ -97,6 +97,32 @@ def sections() -> list[str]:
                 common.table(rows, ["articles", "sentences in step", "ingest sentences/s", "model alone sentences/s",
                                     "ingest / model (wall)", "CPU ms per sentence: ingest vs model",
                                     "ingest / model (CPU)", "ingest process peak RSS MB", "disk MB", "load"]), ""]
+    if (r := load("extraction")) and (b := load("extraction_before")):
+        rows = []
+        for name, x in (("before: hand-written extractor on html.parser", b), ("after: trafilatura + JSON-LD/OpenGraph", r)):
+            m = x["summary"]
+            rows.append([name, m["precision"], m["recall"], m["f1"], f"{m['refused']}/{m['pages']}",
+                         f"{m['titles']}/{m['pages']}", f"{m['dates']}/{m['pages']}", f"{m['sites']}/{m['pages']}",
+                         f"{m['authors']}/{m['with_author']}"])
+        out += ["### Article extraction from news pages (`bench/extraction.py`)", "", ctx(r), "",
+                f"{r['summary']['pages']} pages written for the benchmark (`bench/extraction/pages/`), six site "
+                "templates with their clutter; word precision / recall / F1 of the stored text against the "
+                "article body, averaged over pages.", "",
+                common.table(rows, ["extractor", "precision", "recall", "F1", "refused", "titles", "dates",
+                                    "sites", "authors"]), ""]
+    if r := load("feed_ingest"):
+        g, m = r["ingest"], r["model_alone"]
+        rows = [[f"feed of {g['articles']} link-only entries, end to end ({g['sentences']} sentences)",
+                 f"{g['seconds']} s", f"{g['cpu_seconds']} CPU s; pages fetched and extracted after "
+                 f"{g['fetch_extract_seconds']} s"],
+                ["embedding model alone, same texts", f"{m['seconds']} s", f"{m['cpu_seconds']} CPU s"],
+                ["ingest speed as a share of the model's", pc(g["vs_model"]), f"{pc(g['vs_model_cpu'])} by CPU time"]]
+        for name in ("none", "since+until", "site"):
+            a = r[f"ask_{name}"]
+            rows.append([f"warm ask, filter: {name} ({a['articles_in_scope']} articles in scope)",
+                         f"p50 {a['p50_ms']} ms", f"p95 {a['p95_ms']} ms; load {a['load']}"])
+        out += ["### A 100-entry feed, end to end (`bench/feed_ingest.py`)", "", ctx(r), "",
+                common.table(rows, ["what", "result", "detail"]), ""]
     if r := load("floor"):
         m = r["model"]
         rows = [["embedding, batched (ingest ceiling)", f"{m['batch_sentences_per_s']} sentences/s",

@@ -5,6 +5,13 @@ sentences and BM25 rows commit with it, so no reader ever sees half an article. 
 index lives on disk and is updated incrementally; nothing is rebuilt at start-up.
 Vectors in Chroma are written *before* the article commits; ids written there but not yet
 committed are kept in ``pending`` so a crash leaves nothing a later run cannot clean up.
+
+Besides texts, the catalog keeps every URL a story was ingested from (``article_urls``: how a
+feed poll knows an entry, and how a syndicated copy finds the story it repeats), a key per
+sentence (``sentences.key``: near-duplicate stories share most of them), each feed's HTTP
+validators (``feeds``), and per article the publication day as a number and a site key, which
+the date and site filters read. Catalogs made before these existed are upgraded in place when
+opened (``index.upgrade``), without re-reading any source.
 """
 
 from __future__ import annotations
@@ -17,7 +24,11 @@ import time
 import uuid
 from pathlib import Path
 
-from index.types import Article, Sentence, UnavailableError
+from index import dates
+from index.sentences import sentence_key
+from index.sites import host, is_url, site_key
+from index.types import Article, Scope, Sentence, UnavailableError
+from index.upgrade import SCHEMA_VERSION, upgrade_catalog
 
 _SCHEMA = """
 create table if not exists meta(key text primary key, value text);
@@ -32,6 +43,10 @@ create unique index if not exists sentences_key on sentences(article_id, idx);
 create virtual table if not exists sentence_fts using fts5(
   text, tokenize = 'porter unicode61 remove_diacritics 2');
 create table if not exists pending(article_id text primary key);
+create table if not exists article_urls(url text primary key, article_id text not null, host text);
+create index if not exists article_urls_article on article_urls(article_id);
+create table if not exists feeds(url text primary key, title text, etag text, last_modified text,
+  checked real);
 """
 
 STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because
@@ -65,6 +80,8 @@ class Catalog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db.execute("pragma journal_mode=wal")
             self.db.executescript(_SCHEMA)
+            if self.get_meta("schema") != SCHEMA_VERSION:
+                upgrade_catalog(self)
         except sqlite3.OperationalError as e:
             if not os.access(path.parent, os.W_OK) or "readonly" in str(e):
                 raise UnavailableError(f"the data folder {path.parent} is read-only; make it writable or set "
@@ -106,22 +123,90 @@ class Catalog:
         return self.db.execute("select count(*) from articles").fetchone()[0]
 
     def get(self, article_id: str) -> Article | None:
-        row = self.db.execute("select id, title, text, source, url, published from articles "
-                              "where id=?", (article_id,)).fetchone()
+        row = self.db.execute("select id, title, text, source, url, published, site, author "
+                              "from articles where id=?", (article_id,)).fetchone()
         if not row:
             return None
         sents = tuple(Sentence(article_id, i, s, e, row[2][s:e], p) for i, s, e, p in self.db.execute(
             "select idx, start, end, paragraph from sentences where article_id=? order by idx",
             (article_id,)))
-        return Article(*row, sentences=sents)
+        return Article(*row, urls=self.urls(article_id), sentences=sents)
 
-    def list(self) -> list[Article]:
-        rows = self.db.execute(
-            "select a.id, a.title, '', a.source, a.url, a.published, count(s.rowid), length(a.text) "
-            "from articles a left join sentences s on s.article_id=a.id group by a.id "
-            "order by a.added, a.rowid").fetchall()
+    def metadata(self, article_ids: list[str]) -> dict[str, tuple]:
+        """id -> (published, site, author, url) without loading texts."""
+        q = (f"select id, published, site, author, url from articles "
+             f"where id in ({','.join('?' * len(article_ids))})")
+        return {r[0]: r[1:] for r in self.db.execute(q, article_ids)}
+
+    def list(self, search: str = "", limit: int | None = None) -> list[Article]:
+        """Dated articles newest first, then undated ones, most recently added first; optionally
+        only those whose title or site contains ``search``."""
+        sql = ("select a.id, a.title, '', a.source, a.url, a.published, a.site, a.author, "
+               "(select count(*) from sentences s where s.article_id=a.id), length(a.text) "
+               "from articles a")
+        args: list = []
+        if search.strip():
+            like = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            sql += (" where lower(a.title) like ? escape '\\' or lower(coalesce(a.site, '')) like ? "
+                    "escape '\\' or lower(coalesce(a.site_key, '')) like ? escape '\\'")
+            args += [like, like, like]
+        sql += " order by coalesce(substr(a.published, 1, 19), '') desc, a.added desc, a.rowid desc"
+        if limit:
+            sql += " limit ?"
+            args.append(limit)
         # list views need counts, not texts: sentences are placeholders of the right number
-        return [_Listed(*r[:6], n_sentences=r[6], n_chars=r[7]) for r in rows]
+        return [_Listed(*r[:8], n_sentences=r[8], n_chars=r[9]) for r in self.db.execute(sql, args)]
+
+    def sites(self) -> list[tuple[str, str, int]]:
+        """(site key, site name, articles) of every site stored, the biggest first."""
+        return self.db.execute("select site_key, coalesce(max(site), site_key), count(*) from articles "
+                               "where site_key is not null group by site_key "
+                               "order by count(*) desc, site_key").fetchall()
+
+    # --- URLs, duplicates, feeds ---
+    def urls(self, article_id: str) -> tuple[str, ...]:
+        return tuple(r[0] for r in self.db.execute(
+            "select url from article_urls where article_id=? order by rowid", (article_id,)))
+
+    def id_for_url(self, url: str) -> str | None:
+        row = self.db.execute("select article_id from article_urls where url=?", (url,)).fetchone()
+        return row[0] if row else None
+
+    def add_urls(self, article_id: str, urls: list[str]) -> None:
+        """Record further addresses of a stored story (a syndicated copy, a feed link)."""
+        self.db.executemany("insert or replace into article_urls values(?, ?, ?)",
+                            [(u, article_id, host(u)) for u in dict.fromkeys(urls) if u])
+
+    def near_duplicate(self, keys: list[str], source: str, share: float) -> str | None:
+        """A stored article (not from ``source``) sharing at least ``share`` of the larger one's
+        distinct sentence keys with ``keys``, the one sharing most; None if there is none."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return None
+        shared: dict[str, int] = {}
+        for i in range(0, len(keys), 500):  # SQLite's variable limit
+            part = keys[i:i + 500]
+            for aid, n in self.db.execute(
+                    f"select s.article_id, count(distinct s.key) from sentences s join articles a "
+                    f"on a.id = s.article_id where s.key in ({','.join('?' * len(part))}) "
+                    f"and a.source != ? group by s.article_id", [*part, source]):
+                shared[aid] = shared.get(aid, 0) + n
+        for aid, n in sorted(shared.items(), key=lambda x: -x[1])[:3]:
+            if n < share * len(keys):
+                break
+            theirs = self.db.execute("select count(distinct key) from sentences where article_id=?",
+                                     (aid,)).fetchone()[0]
+            if n >= share * max(len(keys), theirs):
+                return aid
+        return None
+
+    def feed_state(self, url: str) -> tuple[str | None, str | None]:
+        row = self.db.execute("select etag, last_modified from feeds where url=?", (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def save_feed(self, url: str, title: str, etag: str | None, last_modified: str | None) -> None:
+        self.db.execute("insert or replace into feeds values(?, ?, ?, ?, ?)",
+                        (url, title, etag, last_modified, time.time()))
 
     def add_pending(self, ids: list[str]) -> None:
         self.db.executemany("insert or ignore into pending values(?)", [(i,) for i in ids])
@@ -133,46 +218,86 @@ class Catalog:
         self.db.executemany("delete from pending where article_id=?", [(i,) for i in ids])
 
     def commit_articles(self, articles: list[Article], replaced: list[str]) -> None:
-        """Insert articles (+ sentences + BM25 rows) and delete replaced ones, atomically."""
+        """Insert articles (+ sentences + BM25 rows + URLs) and delete replaced ones, atomically."""
         now = time.time()
-        with self._tx():
+        with self.tx():
             for old in replaced:
                 self._delete(old)
             for a in articles:
-                self.db.execute("insert into articles values(?,?,?,?,?,?,?)",
-                                (a.id, a.title, a.text, a.source, a.url, a.published, now))
+                self.db.execute(
+                    "insert into articles(id, title, text, source, url, published, added, site, "
+                    "author, day, site_key) values(?,?,?,?,?,?,?,?,?,?,?)",
+                    (a.id, a.title, a.text, a.source, a.url, a.published, now, a.site, a.author,
+                     dates.day_number(a.published), site_key(a.url, a.site)))
                 for s in a.sentences:
-                    cur = self.db.execute("insert into sentences(article_id, idx, start, end, paragraph) "
-                                          "values(?,?,?,?,?)", (a.id, s.index, s.start, s.end, s.paragraph))
+                    cur = self.db.execute("insert into sentences(article_id, idx, start, end, paragraph, key) "
+                                          "values(?,?,?,?,?,?)", (a.id, s.index, s.start, s.end,
+                                                                  s.paragraph, sentence_key(s.text)))
                     self.db.execute("insert into sentence_fts(rowid, text) values(?, ?)",
                                     (cur.lastrowid, f"{a.title}\n{s.text}" if s.index == 0 else s.text))
+                self.add_urls(a.id, [*(u for u in (a.url, a.source) if is_url(u)), *a.urls])
 
     def delete(self, article_id: str) -> bool:
-        with self._tx():
+        with self.tx():
             return self._delete(article_id)
 
     def _delete(self, article_id: str) -> bool:
         self.db.execute("delete from sentence_fts where rowid in "
                         "(select rowid from sentences where article_id=?)", (article_id,))
         self.db.execute("delete from sentences where article_id=?", (article_id,))
+        self.db.execute("delete from article_urls where article_id=?", (article_id,))
         return self.db.execute("delete from articles where id=?", (article_id,)).rowcount > 0
 
-    def _tx(self):
+    def tx(self):
+        """A write transaction: ``with catalog.tx(): ...`` commits, or rolls back on error."""
         return _Transaction(self.db)
 
+    # --- scopes: filters by article, date and site ---
+    def resolve_sites(self, terms: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Stored site keys matching what a user typed ("reuters.com" also finds
+        "uk.reuters.com"; "Reuters" finds the site named so), and the ids of articles that match
+        only through a syndicated copy's URL."""
+        keys: dict[str, None] = {}
+        hosts: dict[str, None] = {}
+        for term in terms:
+            t = host(term) if "." in term or "/" in term else term.strip().lower()
+            if not t:
+                continue
+            for (k,) in self.db.execute(
+                    "select distinct site_key from articles where site_key = ? or site_key like ? "
+                    "or lower(site) = ?", (t, "%." + t, term.strip().lower())):
+                keys.setdefault(k, None)
+            for (h,) in self.db.execute("select distinct host from article_urls where host = ? "
+                                        "or host like ?", (t, "%." + t)):
+                hosts.setdefault(h, None)
+        extra: list[str] = []
+        if hosts:
+            q = ("select distinct u.article_id from article_urls u join articles a on a.id = u.article_id "
+                 f"where u.host in ({','.join('?' * len(hosts))}) and coalesce(a.site_key, '') not in "
+                 f"({','.join('?' * max(1, len(keys)))})")
+            extra = [r[0] for r in self.db.execute(q, [*hosts, *(keys or [""])])]
+        return tuple(keys), tuple(extra)
+
+    def count_in(self, scope: Scope) -> int:
+        where, args = _scope_sql(scope)
+        return self.db.execute(f"select count(*) from articles a where 1=1{where}", args).fetchone()[0]
+
     # --- search ---
-    def bm25(self, terms: list[str], k: int, article_ids: list[str] | None = None
+    def bm25(self, terms: list[str], k: int, scope: Scope | None = None
              ) -> list[tuple[str, int, float]]:
-        """Top-k (article_id, sentence index, score) by BM25; higher score is better."""
+        """Top-k (article_id, sentence index, score) by BM25 within ``scope``; higher is better."""
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
         sql = ("select s.article_id, s.idx, -bm25(sentence_fts) as score from sentence_fts "
-               "join sentences s on s.rowid = sentence_fts.rowid where sentence_fts match ?")
-        args: list = [match]
-        if article_ids is not None:
-            sql += f" and s.article_id in ({','.join('?' * len(article_ids))})"
-            args += list(article_ids)
+               "join sentences s on s.rowid = sentence_fts.rowid")
+        args: list = []
+        if scope is not None and not scope.is_empty():
+            where, args = _scope_sql(scope)
+            sql += f" join articles a on a.id = s.article_id where sentence_fts match ?{where}"
+        else:
+            sql += " where sentence_fts match ?"
+        args = [match, *args]
         sql += " order by bm25(sentence_fts) limit ?"
         try:
             return self.db.execute(sql, args + [k]).fetchall()
@@ -206,6 +331,26 @@ class Catalog:
             except sqlite3.OperationalError:
                 df[t] = 0
         return n, df
+
+
+def _scope_sql(scope: Scope) -> tuple[str, list]:
+    """SQL conditions (each starting " and ") on articles ``a`` for a scope, and their values."""
+    sql, args = "", []
+    if scope.article_ids is not None:
+        sql += f" and a.id in ({','.join('?' * len(scope.article_ids))})"
+        args += list(scope.article_ids)
+    if scope.since is not None:
+        sql += " and a.day >= ?"
+        args.append(dates.day_number(scope.since))
+    if scope.until is not None:
+        sql += " and a.day <= ?"
+        args.append(dates.day_number(scope.until))
+    if scope.sites is not None:
+        keys, extra = list(scope.sites), list(scope.extra_ids)
+        sql += (f" and (a.site_key in ({','.join('?' * len(keys))})"
+                f" or a.id in ({','.join('?' * len(extra))}))")
+        args += keys + extra
+    return sql, args
 
 
 class _Transaction:

@@ -15,7 +15,9 @@ Rules, in order:
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 
 from index.types import Sentence
 
@@ -111,3 +113,14 @@ def _cap_length(block: str, s: int, e: int) -> list[tuple[int, int]]:
         s = _strip(block, cut, e)[0]
     spans.append((s, e))
     return [(a, b) for a, b in spans if a < b]
+
+
+def sentence_key(text: str) -> str:
+    """The same key for two copies of one sentence, whatever their quotes, case, accents or
+    spacing (syndicated copies differ in such details): a hash of its folded words."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    words = _KEY_WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
+    return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
+
+
+_KEY_WORD = re.compile(r"\w+", re.UNICODE)

@@ -55,6 +55,14 @@ class Settings:
     max_file_mb: float = 20.0
     # QA_URL_TIMEOUT: seconds for fetching one URL.
     url_timeout: float = 15.0
+    # QA_ALLOW_PRIVATE_URLS: 1 lets ingest fetch from loopback, private, link-local and other
+    # non-public addresses (intranet use). Off by default: behind `qa chat --host 0.0.0.0`, a
+    # logged-in user could otherwise make the server read http://169.254.169.254/ or its own
+    # admin ports and show the answer as an article.
+    allow_private_urls: bool = False
+    # QA_MAX_FEED_ENTRIES: a feed is read up to this many entries (the first ones, usually the
+    # newest); bounds the work one feed URL can cause.
+    max_feed_entries: int = 500
     # QA_LLM: "" / "none" (extractive, offline default), "openai" (OpenAI or any compatible
     # server via OPENAI_BASE_URL), or "llamacpp" (embedded GGUF model, optional extra).
     llm: str = ""
@@ -105,6 +113,12 @@ def _parse(name: str, raw: str):
             raise QAError(f"QA_RERANKER={raw!r}: use one of {', '.join(RERANKERS)}.")
         if name == "reranker":
             return raw.strip().lower()
+        if "bool" in kind:
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("", "0", "false", "no", "off"):
+                return False
+            raise ValueError
         if "int" in kind:
             return int(raw)
         if "float" in kind:

@@ -11,6 +11,10 @@ writer deletes them, and readers ignore them meanwhile. Readers only see committ
 nothing half-ingested is ever visible (``remove`` follows the same marks). Writers take a lock
 file, so two processes never write at once; the second one waits briefly, then gets a clear
 "busy" error.
+
+A story is stored once: the same text again (same id), or a text sharing at least
+``SAME_STORY`` of its sentences with a stored one from another source (a syndicated copy),
+only adds its URLs to the stored article.
 """
 
 from __future__ import annotations
@@ -20,23 +24,30 @@ import hashlib
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
+from index import dates
 from index.catalog import Catalog
-from index.chunks import embed_text, make_chunks
+from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
-from index.loading import Document, iter_folder, load, record
-from index.sentences import split_sentences
-from index.vectors import VectorIndex, open_client
+from index.feed_entries import EntryProgress, entry_documents
+from index.loading import iter_folder, load, record
+from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
-from index.types import Article, NotFoundError, QAError, UnavailableError
+from index.sites import host, is_url
+from index.types import (Article, Document, Feed, Limits, NotFoundError, QAError, Scope,
+                         UnavailableError)
+from index.upgrade import upgrade_vectors
+from index.vectors import VectorIndex, open_client
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
 DOC_BATCH = 200  # documents embedded and committed together (bounds memory on big ingests)
 LOCK_WAIT = 30.0
+SAME_STORY = 0.9  # share of sentences two texts must have in common to be one story
 
 
 def _unknown(article_id: str) -> NotFoundError:
@@ -66,6 +77,12 @@ class Store:
         self.vectors = VectorIndex(open_client(self.dir, settings.chroma_url),
                                    f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
                                    settings.chroma_url)
+        if self.catalog.get_meta("vector_fields") != "1":
+            with self._write_lock():
+                upgrade_vectors(self.catalog, self.vectors)
+        self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
+                             max_entries=settings.max_feed_entries,
+                             allow_private=settings.allow_private_urls)
 
     def _check_model(self, name: str) -> None:
         used = self.catalog.get_meta("embed_model")
@@ -86,38 +103,86 @@ class Store:
             if not self.catalog.has(aid):
                 raise _unknown(aid)
 
-    def list_articles(self) -> list[Article]:
-        return self.catalog.list()
+    def list_articles(self, search: str = "", limit: int | None = None) -> list[Article]:
+        return self.catalog.list(search, limit)
+
+    def scope(self, article_ids: list[str] | None = None, since: str | None = None,
+              until: str | None = None, sites: list[str] | None = None) -> Scope:
+        """The scope of a question, checked: known ids, real dates in order, sites resolved to
+        the keys stored (a site nothing was stored from resolves to none, so nothing matches)."""
+        if article_ids is not None:
+            article_ids = list(dict.fromkeys(article_ids))
+            self.check_ids(article_ids)
+        since = dates.parse_day(since, "since") if since not in (None, "") else None
+        until = dates.parse_day(until, "until") if until not in (None, "") else None
+        if since and until and since > until:
+            raise QAError(f"since {since} is after until {until}; swap them.")
+        if isinstance(sites, str):
+            sites = [sites]
+        wanted = [t.strip() for t in sites or [] if isinstance(t, str) and t.strip()]
+        keys, extra = self.catalog.resolve_sites(wanted) if wanted else (None, ())
+        return Scope(tuple(article_ids) if article_ids is not None else None, since, until,
+                     keys, extra)
 
     def never_written(self) -> bool:
         return self.catalog.get_meta("initialized") is None and self.catalog.count() == 0
 
     # --- writing ---
     def ingest(self, sources: Iterable[str | dict], *, progress: Progress | None = None,
-               errors: list[tuple[str, str]] | None = None) -> list[Article]:
+               errors: list[tuple[str, str]] | None = None, limit: int | None = None,
+               on_entry: EntryProgress | None = None) -> list[Article]:
         """Load and index sources; returns their articles (already-stored ones included).
 
-        A source is a path, a URL, or a record ``{"title", "text", "url"?, "published"?}``; a
-        record's source is its url, so a new version of an article at the same url replaces
-        the old one. With ``errors`` given, a bad source is recorded there as (source, message)
-        and the rest go on; without it the first bad source raises ``QAError`` before anything
-        is written.
+        A source is a path, a URL, or a record ``{"title", "text", "url"?, "published"?,
+        "site"?, "author"?}``; a record's source is its url, so a new version of an article at
+        the same url replaces the old one. A feed (by URL or file) brings in its entries'
+        articles: the first ``limit`` entries, those already stored without fetching them again;
+        ``on_entry`` hears of each entry read. With ``errors`` given, a bad source or entry is
+        recorded there as (source, message) and the rest go on; without it the first one raises
+        ``QAError`` before anything is written.
         """
         docs: list[Document] = []
+        stored: list[Article] = []
+
+        def failed(source: str, message: str) -> None:
+            if errors is None:
+                raise QAError(message)
+            errors.append((source, message))
+
         for n, src in enumerate(sources, 1):
             for item in ([src] if isinstance(src, dict) else self._expand(src)):
+                name = f"record {n}" if isinstance(item, dict) else str(item)
                 try:
                     if isinstance(item, dict):
                         url = item.get("url")
-                        docs.append(record(item, url if isinstance(url, str) else "", f"record {n}"))
+                        got = [record(item, url if isinstance(url, str) else "", name)]
                     else:
-                        docs.extend(load(str(item), max_bytes=int(self.settings.max_file_mb * 1e6),
-                                         timeout=self.settings.url_timeout))
+                        got = load(str(item), self.limits)
                 except QAError as e:
                     if errors is None:
                         raise
-                    errors.append((f"record {n}" if isinstance(item, dict) else str(item), str(e)))
-        return self.add_documents(docs, progress=progress)
+                    errors.append((name, str(e)))
+                    continue
+                if isinstance(got, Feed):
+                    new, old, bad = entry_documents(got, self.limits, known=self.known, limit=limit,
+                                                    on_entry=on_entry)
+                    for source, message in bad:
+                        failed(source, message)
+                    docs.extend(new)
+                    stored.extend(self.by_url(old))
+                else:
+                    docs.extend(got)
+        added = self.add_documents(docs, progress=progress)
+        return list({a.id: a for a in [*stored, *added]}.values())
+
+    def known(self, url: str) -> bool:
+        """Whether an article was ever stored from this URL (or feed entry id)."""
+        return self.catalog.id_for_url(url) is not None
+
+    def by_url(self, urls: list[str]) -> list[Article]:
+        """The stored articles these URLs (or feed entry ids) led to."""
+        ids = dict.fromkeys(i for i in map(self.catalog.id_for_url, urls) if i)
+        return [a for a in map(self.catalog.get, ids) if a is not None]
 
     def _expand(self, src: str) -> list:
         p = Path(src).expanduser()
@@ -129,46 +194,64 @@ class Store:
         return [src]
 
     def add_documents(self, docs: list[Document], *, progress: Progress | None = None) -> list[Article]:
-        result: dict[str, Article] = {}
-        new: list[Article] = []
+        """Index documents; returns their articles, in order. A document whose story is stored
+        already (same text, or a near-identical copy from another source) adds its URLs to it."""
+        return self.store_documents(docs, progress)[0]
+
+    def store_documents(self, docs: list[Document], progress: Progress | None = None
+                        ) -> tuple[list[Article], set[str]]:
+        """``add_documents``, also returning the ids of the articles stored by this call."""
+        new: dict[str, Article] = {}  # stories not stored yet, by id
+        keys: dict[str, set[str]] = {}  # their sentence keys, to catch copies within the batch
+        urls: dict[str, list[str]] = {}  # story id -> URLs its documents came from, in order
         for d in docs:
             aid = article_id(d.text)
-            if aid in result:
-                continue
-            stored = self.catalog.get(aid)
-            if stored is not None:
-                result[aid] = stored
-                continue
-            a = Article(aid, d.title.strip() or "Untitled", d.text, d.source, d.url, d.published,
-                        sentences=tuple(split_sentences(d.text, aid)))
-            if not a.sentences:
-                continue
-            result[aid] = a
-            new.append(a)
+            if aid not in new and not self.catalog.has(aid):
+                a = Article(aid, d.title.strip() or "Untitled", d.text, d.source, d.url,
+                            d.published, d.site or (host(d.url) if is_url(d.url) else None), d.author,
+                            sentences=tuple(split_sentences(d.text, aid)))
+                if not a.sentences:
+                    continue
+                mine = {sentence_key(s.text) for s in a.sentences}
+                same = self.catalog.near_duplicate(list(mine), a.source, SAME_STORY) \
+                    or _copy_of(mine, a.source, keys, new)
+                if same:
+                    aid = same
+                else:
+                    new[aid], keys[aid] = a, mine
+            urls.setdefault(aid, []).extend(u for u in (d.url, d.source, *d.urls) if is_url(u))
         with self._write_lock():
             # another process may have stored the same text since we looked
-            new = [a for a in new if not self.catalog.has(a.id)]
-            total = sum(len(a.sentences) for a in new)
-            done = 0
+            fresh = [replace(a, urls=tuple(dict.fromkeys(urls[aid]))) for aid, a in new.items()
+                     if not self.catalog.has(aid)]
+            fresh_ids = {a.id for a in fresh}
             self._clean_pending()
             self.catalog.set_meta("initialized", "1")
-            if new:
+            if fresh:
                 self.catalog.set_meta("embed_model", self.settings.embed_model)
-            for i in range(0, len(new), DOC_BATCH):
-                batch = new[i:i + DOC_BATCH]
+            for aid, found in urls.items():
+                if aid not in fresh_ids and self.catalog.has(aid):
+                    self.catalog.add_urls(aid, [u for u in found if self.catalog.id_for_url(u) != aid])
+            total = sum(len(a.sentences) for a in fresh)
+            done = 0
+            for i in range(0, len(fresh), DOC_BATCH):
+                batch = fresh[i:i + DOC_BATCH]
 
                 def tick(n: int, base=done) -> None:
                     if progress:
                         progress(base + n, total)
                 done += self._write_batch(batch, tick)
-        return list(result.values())
+        by_id = {a.id: a for a in fresh}
+        out = [by_id.get(aid) or self.catalog.get(aid) for aid in urls]
+        return [a for a in out if a is not None], fresh_ids
 
     def _write_batch(self, batch: list[Article], tick: Callable[[int], None]) -> int:
-        chunks, texts = [], []
+        chunks, texts, meta = [], [], []
         for a in batch:
             for c in make_chunks(a):
                 chunks.append(c)
                 texts.append(embed_text(a, c))
+                meta.append(chunk_metadata(c, a))
         vectors = self._embed_unique(texts, tick)
         replaced = sorted({old for a in batch if a.source for old in self.catalog.ids_for_source(a.source)}
                           - {a.id for a in batch})
@@ -176,7 +259,7 @@ class Store:
         # are deleted must leave those vectors for the next writer to clean up
         ids = [a.id for a in batch] + replaced
         self.catalog.add_pending(ids)
-        self.vectors.add(chunks, vectors)
+        self.vectors.add(chunks, vectors, meta)
         self.catalog.commit_articles(batch, replaced)
         for old in replaced:
             self.vectors.delete(old)
@@ -235,3 +318,12 @@ class Store:
             yield
         finally:
             os.close(fd)
+
+
+def _copy_of(mine: set[str], source: str, keys: dict[str, set[str]], new: dict[str, Article]
+             ) -> str | None:
+    """A new article of this same batch that ``mine`` is a near-identical copy of."""
+    for aid, theirs in keys.items():
+        if new[aid].source != source and len(mine & theirs) >= SAME_STORY * max(len(mine), len(theirs)):
+            return aid
+    return None

@@ -1,4 +1,6 @@
-"""The data types every layer passes around: Article -> Sentence -> Chunk -> Citation -> Answer.
+"""The data types every layer passes around: Document -> Article -> Sentence -> Chunk -> Citation
+-> Answer; plus the Scope a question is asked in, the Limits a source must keep to, and feeds
+(Feed, FeedEntry, FeedPoll).
 
 Offsets are born once, when an article is split into sentences, and travel as integers:
 for every sentence ``article.text[s.start:s.end] == s.text``.
@@ -7,6 +9,24 @@ for every sentence ``article.text[s.start:s.end] == s.text``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded source before indexing: text plus what the page, feed or record says about it.
+
+    ``published`` is ISO 8601 (a date, or a date and time); ``urls`` are further addresses of the
+    same story (a feed entry's link when the page names another canonical URL).
+    """
+
+    title: str
+    text: str
+    source: str
+    url: str | None = None
+    published: str | None = None
+    site: str | None = None
+    author: str | None = None
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,20 +47,28 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Article:
-    """A stored article. ``id`` is derived from its content, so the same text gets the same id."""
+    """A stored article. ``id`` is derived from its content, so the same text gets the same id.
+
+    ``url`` is the story's own address (the page's canonical URL when it names one); ``urls``
+    holds every address it was ingested from, syndicated copies included. ``site`` is the
+    publication's name (or the host when the page names none).
+    """
 
     id: str
     title: str
     text: str
     source: str = ""  # path or URL it came from ("" for pasted text)
     url: str | None = None
-    published: str | None = None
+    published: str | None = None  # ISO 8601 date or date and time
+    site: str | None = None
+    author: str | None = None
+    urls: tuple[str, ...] = field(default=(), compare=False)
     sentences: tuple[Sentence, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self, with_text: bool = True) -> dict:
         d = {"id": self.id, "title": self.title, "source": self.source, "url": self.url,
-             "published": self.published, "sentences": len(self.sentences),
-             "chars": len(self.text)}
+             "published": self.published, "site": self.site, "author": self.author,
+             "urls": list(self.urls), "sentences": len(self.sentences), "chars": len(self.text)}
         if with_text:
             d["text"] = self.text
         return d
@@ -80,6 +108,11 @@ class Citation:
     answer_start: int | None = None
     answer_end: int | None = None
     verified: bool = True  # always True for extractive answers; checked for generative ones
+    # the cited article's metadata, so a source reads "Reuters, 19 March 2025" wherever shown
+    published: str | None = None
+    site: str | None = None
+    author: str | None = None
+    url: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,6 +137,75 @@ class Answer:
         return {"question": self.question, "text": self.text, "abstained": self.abstained,
                 "mode": self.mode, "notice": self.notice,
                 "citations": [c.to_dict() for c in self.citations]}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The articles a question is asked of; every part that is set must hold (None: no limit).
+
+    ``since``/``until`` are inclusive days (YYYY-MM-DD) of publication: an article without a
+    date is outside any date range. ``sites`` are site keys as stored (hosts such as
+    "reuters.com", or a lower-cased site name for articles without a URL); ``extra_ids`` are
+    articles that match the sites only through a syndicated copy's URL.
+    """
+
+    article_ids: tuple[str, ...] | None = None
+    since: str | None = None
+    until: str | None = None
+    sites: tuple[str, ...] | None = None
+    extra_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return self.article_ids is None and self.since is None and self.until is None \
+            and self.sites is None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one source may cost: bytes, seconds, entries, and whether private addresses
+    may be fetched (from Settings: QA_MAX_FILE_MB, QA_URL_TIMEOUT, QA_MAX_FEED_ENTRIES,
+    QA_ALLOW_PRIVATE_URLS)."""
+
+    max_bytes: int
+    timeout: float
+    max_entries: int = 500
+    allow_private: bool = False
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a feed: where its article is, and what the feed says about it."""
+
+    key: str  # its link, or its id when it has no link: how a later poll knows it
+    link: str | None
+    title: str = ""
+    published: str | None = None
+    author: str | None = None
+    content: str = ""  # HTML or text of the article when the feed carries it whole
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    title: str
+    kind: str  # "RSS 2.0", "Atom", "RSS 1.0 (RDF)"...
+    entries: tuple[FeedEntry, ...]  # the first QA_MAX_FEED_ENTRIES of them
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """One look at a feed: ``status`` is "read" (the feed was fetched and its new entries
+    ingested), "not modified" (the server answered 304) or "error" (``error`` says why)."""
+
+    url: str
+    status: str
+    title: str = ""
+    added: tuple[Article, ...] = ()  # articles stored by this poll
+    known: int = 0  # entries already stored before
+    failed: tuple[tuple[str, str], ...] = ()  # (entry URL, one-line reason)
+    error: str | None = None
+    seconds: float = 0.0
 
 
 class QAError(Exception):

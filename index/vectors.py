@@ -17,8 +17,8 @@ from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter,
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from llama_index.vector_stores.chroma.base import _to_chroma_filter
 
-from index.chunks import chunk_metadata
-from index.types import Chunk, QAError, UnavailableError
+from index import dates
+from index.types import Chunk, QAError, Scope, UnavailableError
 
 ADD_BATCH = 2000  # large batches: adds over HTTP are several times slower per call
 
@@ -52,29 +52,34 @@ class VectorIndex:
         self._coll = coll
         self._store = ChromaVectorStore(chroma_collection=coll)
 
-    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def add(self, chunks: list[Chunk], vectors: np.ndarray, metadata: list[dict]) -> None:
         for i in range(0, len(chunks), ADD_BATCH):
-            nodes = [TextNode(id_=c.id, text=c.text, embedding=v.tolist(), metadata=chunk_metadata(c),
+            nodes = [TextNode(id_=c.id, text=c.text, embedding=v.tolist(), metadata=m,
                               relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=c.article_id)})
-                     for c, v in zip(chunks[i:i + ADD_BATCH], vectors[i:i + ADD_BATCH])]
+                     for c, v, m in zip(chunks[i:i + ADD_BATCH], vectors[i:i + ADD_BATCH],
+                                        metadata[i:i + ADD_BATCH])]
             self._guard(lambda: self._store.add(nodes))
+
+    def set_metadata(self, updates: list[tuple[str, dict]]) -> None:
+        """Add keys to existing chunks' metadata, given as (chunk id, keys) pairs (Chroma merges
+        them into what is there)."""
+        for i in range(0, len(updates), ADD_BATCH):
+            ids, metas = zip(*updates[i:i + ADD_BATCH])
+            self._guard(lambda: self._coll.update(ids=list(ids), metadatas=list(metas)))
 
     def delete(self, article_id: str) -> None:
         self._guard(lambda: self._store.delete(article_id))
 
-    def search(self, vector: np.ndarray, k: int, article_ids: list[str] | None = None
+    def search(self, vector: np.ndarray, k: int, scope: Scope | None = None
                ) -> list[tuple[str, int, float]]:
-        """Top-k (article_id, sentence index, cosine similarity).
+        """Top-k (article_id, sentence index, cosine similarity) within ``scope``.
 
         Queries the collection directly for ids and distances only: a chunk id names its article
         and first sentence, so fetching documents and metadata and rebuilding llama-index nodes
         (what ``ChromaVectorStore.query`` does) would only cost time (~3 ms of a ~20 ms ask).
-        The filter is the one ``ChromaVectorStore`` builds, so results are the same.
+        The filter is built as ``ChromaVectorStore`` builds it, so results are the same.
         """
-        where = None
-        if article_ids is not None:
-            where = _to_chroma_filter(MetadataFilters(filters=[MetadataFilter(
-                key="article_id", value=list(article_ids), operator=FilterOperator.IN)]))
+        where = _where(scope) if scope is not None and not scope.is_empty() else None
         res = self._guard(lambda: self._coll.query(query_embeddings=[vector.tolist()], n_results=k,
                                                    where=where, include=["distances"]))
         out = []
@@ -96,3 +101,27 @@ class VectorIndex:
                 raise UnavailableError(f"the Chroma server at {self._url} is not answering "
                                        f"({type(e).__name__}); start it again, then retry.") from None
             raise
+
+
+def _where(scope: Scope) -> dict:
+    """Chroma's ``where`` for a scope: article ids, a range of ``day`` numbers, site keys (or
+    the few articles that match the sites through a syndicated copy's URL only)."""
+    parts = []
+    if scope.article_ids is not None:
+        parts.append(MetadataFilter(key="article_id", value=list(scope.article_ids),
+                                    operator=FilterOperator.IN))
+    if scope.since is not None:
+        parts.append(MetadataFilter(key="day", value=dates.day_number(scope.since),
+                                    operator=FilterOperator.GTE))
+    if scope.until is not None:
+        parts.append(MetadataFilter(key="day", value=dates.day_number(scope.until),
+                                    operator=FilterOperator.LTE))
+    if scope.sites is not None:
+        # an empty list matches nothing, which is right: no site matched what was asked
+        site = MetadataFilter(key="site", value=list(scope.sites) or [""], operator=FilterOperator.IN)
+        if scope.extra_ids:
+            parts.append(MetadataFilters(condition="or", filters=[site, MetadataFilter(
+                key="article_id", value=list(scope.extra_ids), operator=FilterOperator.IN)]))
+        else:
+            parts.append(site)
+    return _to_chroma_filter(MetadataFilters(filters=parts))

@@ -6,13 +6,14 @@ way: index -> qa -> ui / CLI.
 """
 
 from index.settings import Settings
-from index.types import (Answer, Article, Citation, NotFoundError, QAError, Sentence,
+from index.types import (Answer, Article, Citation, FeedPoll, NotFoundError, QAError, Sentence,
                          UnavailableError)
 
-__all__ = ["Answer", "Article", "Citation", "NotFoundError", "QAError", "Sentence", "Settings",
-           "UnavailableError", "ask", "get_article", "ingest", "list_articles", "remove"]
+__all__ = ["Answer", "Article", "Citation", "FeedPoll", "NotFoundError", "QAError", "Sentence",
+           "Settings", "UnavailableError", "ask", "follow", "get_article", "ingest",
+           "list_articles", "remove"]
 
-_API = {"ask", "get_article", "ingest", "list_articles", "remove"}
+_API = {"ask", "follow", "get_article", "ingest", "list_articles", "remove"}
 
 
 def __getattr__(name: str):

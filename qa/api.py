@@ -1,4 +1,4 @@
-"""The public functions behind ``qa``: ask, ingest, get_article, list_articles, remove.
+"""The public functions behind ``qa``: ask, ingest, follow, get_article, list_articles, remove.
 
 Each takes an optional ``settings`` (default: ``Settings.from_env()``). Stores are opened once
 per (data folder, Chroma URL, model) and reused, so a warm ``ask`` pays only for the query.
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from typing import Callable, Iterable
 
+from index.feed_entries import EntryProgress
+from index.feed_poll import poll_feed
 from index.loading import clean_text
-from index.loading import iter_folder
+from index.sentences import sentence_key
+from index.settings import Settings
 from index.store import Store
+from index.types import Answer, Article, FeedPoll, QAError, Scope, UnavailableError
 from qa import extractive, generative
 from qa.rerank import rerank
-from qa.retrieve import retrieve
-from index.settings import Settings
-from index.types import Answer, Article, QAError, UnavailableError
+from qa.retrieve import Candidate, retrieve
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 
@@ -28,7 +31,8 @@ _lock = threading.Lock()
 def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
     """The (cached) store for these settings; seeds a data folder nothing was ever written to.
 
-    Seeding happens once: a user who removes the seed article does not get it back.
+    Seeding is ``qa ingest QA_SEED_DIR`` and happens once: a user who removes the seed article
+    does not get it back.
     """
     s = settings or Settings.from_env()
     key = (str(s.data_dir), s.chroma_url, s.embed_model)
@@ -40,7 +44,7 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
             if not s.seed_dir.is_dir():
                 raise UnavailableError(f"QA_SEED_DIR {s.seed_dir} is not a folder; fix it or set "
                                        "QA_SEED_DIR=''.")
-            store.ingest([str(p) for p in iter_folder(s.seed_dir) if p.name.lower() != "readme.md"])
+            store.ingest([str(s.seed_dir)])
     return store
 
 
@@ -51,6 +55,7 @@ def close_store(settings: Settings) -> None:
 
 
 def ask(question: str, *, history: Iterable | None = None, article_ids: list[str] | None = None,
+        since: str | None = None, until: str | None = None, sites: list[str] | None = None,
         settings: Settings | None = None, llm: str | None = None,
         on_token: Callable[[str], None] | None = None) -> Answer:
     """Answer ``question`` from the indexed articles, citing sentences.
@@ -58,25 +63,67 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     history: earlier turns, as strings (the user's questions), (question, answer) pairs, or
         chat messages ``{"role": ..., "content": ...}``; used to read follow-up questions.
     article_ids: restrict the answer to these articles.
+    since, until: only articles published on or after / on or before these days (YYYY-MM-DD);
+        articles without a date are left out when either is given.
+    sites: only articles from these sites: hosts ("reuters.com" also matches
+        "uk.reuters.com") or site names ("Reuters").
     llm: "openai" / "llamacpp" for a generative answer, "none" for extractive; default from
         ``QA_LLM``. on_token receives streamed text in generative mode.
     """
     s = settings or Settings.from_env()
     q = clean_question(question)
     store = open_store(s)
-    if article_ids is not None:
-        article_ids = list(dict.fromkeys(article_ids))
-        store.check_ids(article_ids)  # clear error for an unknown id
+    scope = store.scope(article_ids, since, until, sites)
+    if not scope.is_empty() and store.catalog.count_in(scope) == 0:
+        return Answer(q, extractive.NOT_FOUND, (), abstained=True,
+                      notice=f"No article matches {describe(scope, since, until, sites)}.")
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
+
     def search(query: str, history: list[str] = past):
-        found = retrieve(store, query, history=history, article_ids=article_ids,
+        found = retrieve(store, query, history=history, scope=scope,
                          limit=s.rerank_top if s.reranker != "off" else 10)
-        return rerank(query, found, s)
+        return rerank(query, distinct(found), s)
 
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
-        return generative.ask(q, history, search, s, choice, on_token)
-    return extractive.answer(q, search(q), s)
+        answer = generative.ask(q, history, search, s, choice, on_token)
+    else:
+        answer = extractive.answer(q, search(q), s)
+    return with_sources(answer, store)
+
+
+def distinct(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates without second copies of a sentence (a paragraph two stories share):
+    an answer never cites one sentence twice."""
+    seen: set[str] = set()
+    out = []
+    for c in candidates:
+        key = sentence_key(c.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def with_sources(answer: Answer, store: Store) -> Answer:
+    """The answer with each citation's article metadata (date, site, author, URL)."""
+    if not answer.citations:
+        return answer
+    meta = store.catalog.metadata(list({c.article_id for c in answer.citations}))
+    return replace(answer, citations=tuple(
+        replace(c, **dict(zip(("published", "site", "author", "url"), meta[c.article_id])))
+        if c.article_id in meta else c for c in answer.citations))
+
+
+def describe(scope: Scope, since, until, sites) -> str:
+    parts = []
+    if scope.article_ids is not None:
+        parts.append(f"the {len(scope.article_ids)} chosen article(s)")
+    if sites:
+        parts.append("site " + ", ".join(sites if isinstance(sites, list) else [sites]))
+    if scope.since or scope.until:
+        parts.append(f"dates {scope.since or '...'} to {scope.until or '...'}")
+    return " and ".join(parts) or "these filters"
 
 
 def clean_question(question: str) -> str:
@@ -111,25 +158,56 @@ def user_turns(history: Iterable | None) -> list[str]:
 
 def ingest(sources: str | dict | Iterable[str | dict], *, settings: Settings | None = None,
            progress: Callable[[int, int], None] | None = None,
-           errors: list[tuple[str, str]] | None = None) -> list[Article]:
-    """Index files, folders, URLs, JSON/JSONL batches or records ``{"title", "text", "url"?,
-    "published"?}``; returns their articles.
+           errors: list[tuple[str, str]] | None = None, limit: int | None = None,
+           on_entry: EntryProgress | None = None) -> list[Article]:
+    """Index files, folders, URLs, RSS/Atom/RDF feeds, JSON/JSONL batches or records
+    ``{"title", "text", "url"?, "published"?, "site"?, "author"?}``; returns their articles.
 
     Same content again is a no-op; a changed file at the same path (or a record with the same
-    url) replaces its old version. Pass ``errors=[]`` to skip bad sources (recorded there)
-    instead of stopping at the first.
+    url) replaces its old version; a near-identical copy of a stored story only adds its URL
+    to it. A feed brings in its entries' articles (the first ``limit``);
+    ``on_entry(done, total, title)`` hears of each. Pass ``errors=[]`` to skip bad sources
+    (recorded there) instead of stopping at the first.
     """
     if isinstance(sources, (str, dict)):
         sources = [sources]
-    return open_store(settings, seed=False).ingest(list(sources), progress=progress, errors=errors)
+    return open_store(settings, seed=False).ingest(list(sources), progress=progress, errors=errors,
+                                                   limit=limit, on_entry=on_entry)
+
+
+def follow(feeds: str | Iterable[str], *, every: float = 1800.0, settings: Settings | None = None,
+           on_poll: Callable[[FeedPoll], None] | None = None, limit: int | None = None,
+           polls: int | None = None, stop: threading.Event | None = None) -> None:
+    """Poll feeds every ``every`` seconds and ingest their new entries, until ``stop`` is set,
+    ``polls`` rounds are done, or KeyboardInterrupt. ``on_poll`` hears of each feed's poll."""
+    feeds = [feeds] if isinstance(feeds, str) else list(feeds)
+    if not feeds:
+        raise QAError("give at least one feed URL to follow.")
+    store = open_store(settings, seed=False)
+    stop = stop or threading.Event()
+    done = 0
+    while not stop.is_set():
+        for url in feeds:
+            result = poll_feed(store, url, limit=limit)
+            if on_poll:
+                on_poll(result)
+            if stop.is_set():
+                return
+        done += 1
+        if polls is not None and done >= polls:
+            return
+        stop.wait(every)
 
 
 def get_article(article_id: str, *, settings: Settings | None = None) -> Article:
     return open_store(settings).get_article(article_id)
 
 
-def list_articles(*, settings: Settings | None = None) -> list[Article]:
-    return open_store(settings).list_articles()
+def list_articles(*, settings: Settings | None = None, search: str = "",
+                  limit: int | None = None) -> list[Article]:
+    """Articles newest first (by publication date; undated ones last, latest added first),
+    only those whose title or site contains ``search`` when given."""
+    return open_store(settings).list_articles(search, limit)
 
 
 def remove(article_id: str, *, settings: Settings | None = None) -> None:

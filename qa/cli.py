@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import time
 
+from index import dates
 from index.settings import Settings
-from index.types import Answer, QAError
+from index.types import Answer, Citation, FeedPoll, QAError
 from qa.progress import progress_bar
 
 
@@ -19,14 +22,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-model", choices=["minilm", "e5"], help="embedding model (QA_EMBED_MODEL)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("ingest", help="add files, folders, URLs or JSON/JSONL batches")
+    s = sub.add_parser("ingest", help="add files, folders, URLs, RSS/Atom feeds or JSON/JSONL batches")
     s.add_argument("sources", nargs="+", metavar="PATH|URL")
+    s.add_argument("--limit", type=_positive, metavar="N", help="only the first N entries of a feed")
     s.add_argument("--json", action="store_true", help="print the ingested articles as JSON")
+
+    s = sub.add_parser("follow", help="keep polling RSS/Atom feeds and ingest their new entries")
+    s.add_argument("feeds", nargs="+", metavar="FEED_URL")
+    s.add_argument("--every", type=_duration, default="30m", metavar="TIME",
+                   help="time between polls: 90s, 30m, 2h (default 30m)")
+    s.add_argument("--limit", type=_positive, metavar="N", help="only the first N entries of each feed")
 
     s = sub.add_parser("ask", help="ask a question")
     s.add_argument("question")
     s.add_argument("--article", action="append", dest="articles", metavar="ID",
                    help="only this article (repeatable)")
+    s.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after this day")
+    s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this day")
+    s.add_argument("--site", action="append", dest="sites", metavar="SITE",
+                   help="only articles from this site: a host such as reuters.com, or a site name "
+                        "(repeatable)")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
     s.add_argument("--llm", choices=["none", "openai", "llamacpp"],
                    help="generative answer from OpenAI or a compatible server (OPENAI_BASE_URL), "
@@ -35,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model name for --llm openai (QA_LLM_MODEL), .gguf file for --llm llamacpp "
                         "(QA_LLM_MODEL_PATH)")
 
-    s = sub.add_parser("list", help="list indexed articles")
+    s = sub.add_parser("list", help="list indexed articles, newest first")
+    s.add_argument("--search", metavar="TEXT", help="only articles whose title or site contains TEXT")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("remove", help="delete an article and all its records")
@@ -92,20 +108,79 @@ def _path(p):
     return Path(p).expanduser() if p else None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _duration(text: str) -> float:
+    """Seconds in "90s", "30m", "2h", "1d" or a bare number of seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 90s, 30m or 2h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
 def cmd_ingest(args, settings: Settings) -> int:
     from qa import api
     errors: list[tuple[str, str]] = []
-    articles = api.ingest(args.sources, settings=settings, errors=errors,
-                          progress=progress_bar("embedding"))
+    articles = api.ingest(args.sources, settings=settings, errors=errors, limit=args.limit,
+                          progress=progress_bar("embedding"),
+                          on_entry=progress_bar("reading feed", unit="entry", least=2))
     if args.json:
         print(json.dumps({"articles": [a.to_dict(with_text=False) for a in articles],
                           "errors": [{"source": s, "error": m} for s, m in errors]}, indent=2))
     else:
         for a in articles:
-            print(f"{a.id}  {len(a.sentences):4d} sentences  {a.title}")
+            print(article_line(a.id, a.title, a.published, a.site, len(a.sentences)))
     for _, msg in errors:
         print(f"qa: skipped: {msg}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def article_line(aid: str, title: str, published: str | None, site: str | None, n: int) -> str:
+    when = dates.display(published) or "(no date)"
+    return f"{aid}  {when:>17}  {n:4d} sentences  {title}" + (f" — {site}" if site else "")
+
+
+def cmd_follow(args, settings: Settings) -> int:
+    from qa import api
+    every = args.every
+    print(f"following {len(args.feeds)} feed(s) every {_human(every)}; Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    try:
+        api.follow(args.feeds, every=every, settings=settings, limit=args.limit,
+                   on_poll=_log_poll)
+    except KeyboardInterrupt:
+        print("qa: stopped following", file=sys.stderr)
+    return 0
+
+
+def poll_line(r: FeedPoll) -> str:
+    """The one line a poll logs: when, which feed, what happened."""
+    head = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {r.url}  "
+    if r.status == "error":
+        return head + f"error: {r.error}"
+    if r.status == "not modified":
+        return head + f"not modified ({r.seconds:.1f} s)"
+    counts = [f"{len(r.added)} new", f"{r.known} already stored"]
+    if r.failed:
+        counts.append(f"{len(r.failed)} failed")
+    return head + ", ".join(counts) + f" ({r.seconds:.1f} s)"
+
+
+def _log_poll(r: FeedPoll) -> None:
+    print(poll_line(r), flush=True)
+    for _, msg in r.failed:  # why, on stderr, as `qa ingest` reports a skipped source
+        print(f"qa: skipped: {msg}", file=sys.stderr, flush=True)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -120,8 +195,8 @@ def cmd_ask(args, settings: Settings) -> int:
         print(piece, end="", flush=True)
 
     stream = not args.json and llm not in ("", "none")
-    answer = api.ask(args.question, article_ids=args.articles, settings=settings, llm=llm,
-                     on_token=show if stream else None)
+    answer = api.ask(args.question, article_ids=args.articles, since=args.since, until=args.until,
+                     sites=args.sites, settings=settings, llm=llm, on_token=show if stream else None)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     elif shown and "".join(shown) == answer.text:  # the text is on screen: add the sources
@@ -145,23 +220,33 @@ def format_answer(answer: Answer, color: bool = False) -> str:
         if c.answer_start is not None and color:
             a, b = c.answer_start - c.start, c.answer_end - c.start
             s = f"{s[:a]}\033[1m{s[a:b]}\033[0m{s[b:]}"
-        lines.append(f"[{n}] {c.title} (paragraph {c.paragraph + 1}, sentence {c.sentence_index + 1}; "
-                     f"article {c.article_id}, chars {c.start}-{c.end})")
+        lines.append(f"[{n}] {c.title}{source_of(c)} (paragraph {c.paragraph + 1}, sentence "
+                     f"{c.sentence_index + 1}; article {c.article_id}, chars {c.start}-{c.end})")
         lines.append(f"    {s}")
+        if c.url:
+            lines.append(f"    {c.url}")
     return "\n".join(lines)
+
+
+def source_of(c: Citation) -> str:
+    """" — Reuters, 19 March 2025, by Jane Doe" (what is known of it), or ""."""
+    parts = [p for p in (c.site, dates.display(c.published)) if p]
+    if c.author:
+        parts.append(f"by {c.author}")
+    return " — " + ", ".join(parts) if parts else ""
 
 
 def cmd_list(args, settings: Settings) -> int:
     from qa import api
-    articles = api.list_articles(settings=settings)
+    articles = api.list_articles(settings=settings, search=args.search or "")
     if args.json:
         print(json.dumps([a.to_dict(with_text=False) for a in articles], indent=2, ensure_ascii=False))
     elif not articles:
-        print("No articles yet. Add some with: qa ingest PATH|URL")
+        print("No articles match." if args.search else "No articles yet. Add some with: qa ingest PATH|URL")
     else:
         for a in articles:
             d = a.to_dict(with_text=False)
-            print(f"{a.id}  {d['sentences']:4d} sentences  {a.title}")
+            print(article_line(a.id, a.title, a.published, a.site, d["sentences"]))
     return 0
 
 
@@ -193,5 +278,5 @@ def cmd_serve(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "list": cmd_list, "remove": cmd_remove,
-            "eval": cmd_eval, "chat": cmd_chat, "serve": cmd_serve}
+COMMANDS = {"ingest": cmd_ingest, "follow": cmd_follow, "ask": cmd_ask, "list": cmd_list,
+            "remove": cmd_remove, "eval": cmd_eval, "chat": cmd_chat, "serve": cmd_serve}

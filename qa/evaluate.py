@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from index.loading import Document
+from index.types import Document
 from index.settings import Settings
 from index.types import Answer, QAError
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import sys
 
 
-def progress_bar(desc: str):
-    """A (done, total) callback drawing a tqdm bar on stderr, shown only for long work."""
+def progress_bar(desc: str, unit: str = "sent", least: int = 200):
+    """A (done, total, ...) callback drawing a tqdm bar on stderr, shown only for work of at
+    least ``least`` units (200 sentences: a few seconds of embedding)."""
     from tqdm import tqdm
     state = {"bar": None}
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, *_) -> None:
         if state["bar"] is None:
-            if total < 200 or not sys.stderr.isatty():
+            if total < least or not sys.stderr.isatty():
                 return
-            state["bar"] = tqdm(total=total, desc=desc, unit="sent", file=sys.stderr, leave=False)
+            state["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
         bar = state["bar"]
         bar.update(done - bar.n)
         if done >= total:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from index.catalog import query_terms
 from index.store import Store
+from index.types import Scope
 from qa.lexical import coverage, fuzzy_matches, pairs_near, stem, stems
 from qa.spans import answer_type, type_spans
 
@@ -63,11 +64,13 @@ def retrieval_query(question: str, history: list[str]) -> str:
 
 
 def retrieve(store: Store, question: str, *, history: list[str] | None = None,
-             article_ids: list[str] | None = None, limit: int = 10) -> list[Candidate]:
+             scope: Scope | None = None, limit: int = 10) -> list[Candidate]:
+    """Candidate sentences, best first, from the articles in ``scope`` (articles, dates, sites;
+    applied inside both searches, so a narrow scope still finds its best sentences)."""
     query = retrieval_query(question, history or [])
     terms = query_terms(query)
-    dense = store.vectors.search(store.embedder.embed_query(query), K_DENSE, article_ids)
-    lexical = store.catalog.bm25(terms, K_BM25, article_ids)
+    dense = store.vectors.search(store.embedder.embed_query(query), K_DENSE, scope)
+    lexical = store.catalog.bm25(terms, K_BM25, scope)
     ranks_d = {(a, i): r for r, (a, i, _) in enumerate(dense)}
     ranks_b = {(a, i): r for r, (a, i, _) in enumerate(lexical)}
     cos = {(a, i): s for a, i, s in dense}

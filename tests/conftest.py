@@ -37,3 +37,18 @@ def seeded_settings(tmp_path_factory) -> Settings:
     from qa import api
     api.open_store(s)
     return s
+
+
+@pytest.fixture
+def news_server():
+    """A news site on 127.0.0.1 whose pages and feeds the test sets (see news_fixtures)."""
+    from news_fixtures import NewsServer
+    server = NewsServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def web_settings(tmp_path) -> Settings:
+    """Fresh data folder, no seeding, allowed to fetch from loopback, where tests serve pages."""
+    return Settings(data_dir=tmp_path / "data", seed_dir=None, allow_private_urls=True, url_timeout=5)

@@ -5,7 +5,6 @@ are known, and the checks."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +18,8 @@ TOWNS = ["Aldmere", "Brackwater", "Cinderford", "Dunholm", "Eastbrook", "Fallowb
 
 
 def seeded(tmp: Path, **settings) -> Settings:
-    """Settings for a fresh data folder seeded with the seed article only."""
-    seeds = tmp / "seeds"
-    seeds.mkdir()
-    for f in SEEDS.glob("*.txt"):
-        shutil.copy(f, seeds / f.name)
-    return Settings(data_dir=tmp / "data", seed_dir=seeds, **settings)
+    """Settings for a fresh data folder seeded from seeds/ (the seed article)."""
+    return Settings(data_dir=tmp / "data", seed_dir=SEEDS, **settings)
 
 
 @contextmanager

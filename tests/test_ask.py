@@ -26,7 +26,7 @@ def test_seed_questions_cite_the_right_sentence_first(seeded_settings, question)
     for c in ans.citations:
         assert api.get_article(c.article_id, settings=seeded_settings).text[c.start:c.end] == c.sentence
     article = api.get_article(first.article_id, settings=seeded_settings)
-    assert len(api.list_articles(settings=seeded_settings)) == 1  # seeds/README.md is not an article
+    assert len(api.list_articles(settings=seeded_settings)) == 1  # seeds/ holds one article
     if span:
         assert article.text[first.answer_start:first.answer_end] == span
 

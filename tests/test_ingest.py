@@ -59,3 +59,11 @@ def test_html_json_jsonl_and_folder(empty_settings, tmp_path):
         assert full.sentences and all(full.text[s.start:s.end] == s.text for s in full.sentences)
     ans = api.ask("How much did the bridge repairs cost?", settings=empty_settings)
     assert "8 million euros" in ans.citations[0].sentence
+
+
+def test_ingesting_the_seed_folder_is_the_automatic_seeding(empty_settings, seeded_settings):
+    from conftest import SEEDS
+    arts = api.ingest([str(SEEDS)], settings=empty_settings)
+    assert len(arts) == 1 and arts[0].id == api.list_articles(settings=seeded_settings)[0].id
+    q = "How many prisoners were exchanged?"
+    assert api.ask(q, settings=empty_settings) == api.ask(q, settings=seeded_settings)

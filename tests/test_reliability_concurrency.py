@@ -247,8 +247,9 @@ def test_readers_never_see_an_uncommitted_article(empty_settings):
     inside, release = threading.Event(), threading.Event()
 
     def writer():
-        with store.catalog._tx():
-            store.catalog.db.execute("insert into articles values('half', 'Half', 'x', 's', null, null, 0)")
+        with store.catalog.tx():
+            store.catalog.db.execute("insert into articles(id, title, text, source, added) "
+                                     "values('half', 'Half', 'x', 's', 0)")
             inside.set()
             release.wait(30)
             raise KeyboardInterrupt  # dies before the sentences: the transaction rolls back

@@ -81,7 +81,7 @@ def test_chunks_keep_exact_offsets(text, title):
     assert covered == list(range(len(sents)))  # every sentence in exactly one chunk, in order
     for c in chunks:
         assert embed_text(art, c).endswith(c.text)
-        meta = chunk_metadata(c)
+        meta = chunk_metadata(c, art)
         assert all(isinstance(v, (str, int)) for v in meta.values())
         assert (meta["start"], meta["end"]) == (c.start, c.end)
 

@@ -137,8 +137,9 @@ def garbage_server():
 @pytest.fixture(scope="module")
 def url_settings(tmp_path_factory):
     from index.settings import Settings
+    # the fixtures are served on loopback, which only the opt-in allows
     return Settings(data_dir=tmp_path_factory.mktemp("urls") / "data", seed_dir=None,
-                    url_timeout=TIMEOUT, max_file_mb=LIMIT_MB)
+                    url_timeout=TIMEOUT, max_file_mb=LIMIT_MB, allow_private_urls=True)
 
 
 @pytest.fixture(scope="module")

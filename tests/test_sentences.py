@@ -48,12 +48,16 @@ def test_paragraph_break_ends_sentence_and_wrapped_lines_join():
 def test_chunks_are_sentence_aligned_with_flat_metadata():
     text = SEED_FILE.read_text(encoding="utf-8")
     aid = article_id(text)
-    a = Article(aid, "t", text, sentences=tuple(split_sentences(text, aid)))
+    a = Article(aid, "t", text, url="https://www.Example.com/x", published="2025-03-19T14:05:00+01:00",
+                sentences=tuple(split_sentences(text, aid)))
     chunks = make_chunks(a)
     assert len(chunks) == len(a.sentences)
     for c in chunks:
         assert text[c.start:c.end] == c.text
-        meta = chunk_metadata(c)
+        meta = chunk_metadata(c, a)
         assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
         assert meta["article_id"] == aid
+        assert meta["day"] == 20250319 and meta["site"] == "example.com"  # what filters compare
+    undated = chunk_metadata(chunks[0], Article(aid, "t", text))
+    assert "day" not in undated and "site" not in undated  # so no date range or site matches it
     assert article_id(text) == aid and article_id(text + " ") != aid

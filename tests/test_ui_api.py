@@ -103,3 +103,27 @@ def test_ask_endpoint_takes_the_answerer_choice(client):
     assert got["mode"] == "extractive" and "175" in got["text"]
     with pytest.raises(Exception, match="unknown LLM backend"):
         client.predict("How many prisoners were exchanged?", None, None, "gpt-magic", api_name="/ask")
+
+
+def test_ask_endpoint_filters_by_date_and_site(client, server, tmp_path):
+    import json
+    _, settings = server
+    f = tmp_path / "tolls.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in [
+        {"title": "Bridge toll rises", "text": "The bridge toll rose to 4 euros in March.",
+         "url": "https://www.harbourwire.example/toll-march", "published": "2025-03-12"},
+        {"title": "Bridge toll set", "text": "The bridge toll was set at 3 euros in January.",
+         "url": "https://gazette.example/toll-january", "published": "2025-01-08"}]))
+    api.ingest(str(f), settings=settings)
+    q = "How much is the bridge toll?"
+    for filters, want in [({"since": "2025-03-01"}, "4 euros"), ({"sites": ["gazette.example"]}, "3 euros"),
+                          ({"until": "2025-02-01", "sites": ["harbourwire.example"]}, None)]:
+        got = client.predict(question=q, api_name="/ask", **filters)
+        assert got == api.ask(q, settings=settings, **filters).to_dict()
+        if want:
+            assert want in got["citations"][0]["sentence"]
+            assert got["citations"][0]["published"] and got["citations"][0]["site"]
+        else:
+            assert got["abstained"] and "No article matches" in got["notice"]
+    with pytest.raises(Exception, match="not a date"):
+        client.predict(question=q, since="last week", api_name="/ask")

@@ -54,7 +54,7 @@ def test_remove_deletes_the_article(empty_settings):
 
 
 def test_long_article_lists_show_the_newest_first_and_are_capped(empty_settings, monkeypatch):
-    from index.loading import Document
+    from index.types import Document
     from qa import api
     from ui import articles
     monkeypatch.setattr(articles, "MAX_LISTED", 3)
@@ -64,3 +64,48 @@ def test_long_article_lists_show_the_newest_first_and_are_capped(empty_settings,
     listed = articles.choices(empty_settings)
     assert [t for t, _ in listed] == ["Note 4", "Note 3", "Note 2"]
     assert articles.count(empty_settings) == len(added) == 5
+
+
+def test_search_over_titles_and_sites_keeps_ticked_articles(empty_settings):
+    import json
+    from index.types import Document
+    store = api.open_store(empty_settings, seed=False)
+    a, b, c = store.add_documents([
+        Document("Harbour bridge reopens", "The bridge reopened on Tuesday.", "s1",
+                 url="https://www.lowmoorgazette.example/bridge", published="2025-03-04",
+                 site="The Lowmoor Gazette"),
+        Document("Bus drivers strike", "Drivers walked out on Monday.", "s2",
+                 url="https://northfieldpost.example/strike", published="2025-03-12"),
+        Document("Library opens", "The library opened its doors.", "s3")])
+    assert articles.choices(empty_settings) == [
+        ("Bus drivers strike — northfieldpost.example, 12 March 2025", b.id),
+        ("Harbour bridge reopens — The Lowmoor Gazette, 4 March 2025", a.id), ("Library opens", c.id)]
+    assert [i for _, i in articles.choices(empty_settings, "gazette")] == [a.id]  # site name
+    assert [i for _, i in articles.choices(empty_settings, "NORTHFIELD")] == [b.id]  # host
+    assert [i for _, i in articles.choices(empty_settings, "librar")] == [c.id]  # title
+    assert articles.choices(empty_settings, "100%_") == []  # LIKE wildcards are plain text
+    # a ticked article stays listed (first) while the search shows others
+    assert [i for _, i in articles.choices(empty_settings, "strike", keep=[c.id])] == [c.id, b.id]
+    assert articles.sites(empty_settings) == [
+        ("The Lowmoor Gazette (lowmoorgazette.example, 1)", "lowmoorgazette.example"),
+        ("northfieldpost.example (1)", "northfieldpost.example")]
+
+
+def test_feed_url_adds_every_entry_and_reports_each(tmp_path):
+    from news_fixtures import Item, NewsServer, rss
+    s = Settings(data_dir=tmp_path / "data", seed_dir=None, allow_private_urls=True)
+    server = NewsServer()
+    try:
+        items = [Item(f"Story {i}", f"https://gazette.example/{i}", "Tue, 04 Mar 2025 09:30:00 GMT",
+                      content="".join(f"<p>Story {i} paragraph {k} says {i * 10 + k} boats sailed today "
+                                      f"from the harbour of town {i}.</p>" for k in range(6)))
+                 for i in range(5)]
+        url = server.add("/feed.xml", rss("Gazette", items), ctype="application/rss+xml")
+        seen = []
+        msg = articles.add_url(url, s, on_entry=lambda d, n, t: seen.append((d, n, t)))
+    finally:
+        server.close()
+    assert msg == "Added 5 articles: “Story 0”, “Story 1”, “Story 2” and 2 more."
+    assert seen == [(i, 5, f"Story {i - 1}") for i in range(1, 6)]
+    assert articles.add_url("http://127.0.0.1:9/feed", Settings(data_dir=tmp_path / "d2", seed_dir=None)
+                            ).startswith("Error: http://127.0.0.1:9/feed: refused")

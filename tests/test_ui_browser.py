@@ -31,13 +31,8 @@ SLOW = 30_000  # ms; first answers pay for model warm-up on a shared 2-core mach
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from ui import serve
-    # Only the seed article itself: seeds/README.md would otherwise be indexed as a second
-    # "article" (a core seeding issue, reported) and cited next to it in the screenshot.
-    seeds = tmp_path_factory.mktemp("ui-seeds")
-    for f in SEEDS.glob("*.txt"):
-        shutil.copy(f, seeds / f.name)
     # A 50 kB upload limit so the limit test needs no big file; test articles are tiny.
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=seeds,
+    settings = Settings(data_dir=tmp_path_factory.mktemp("ui") / "data", seed_dir=SEEDS,
                         max_file_mb=0.05)
     api.open_store(settings)
     demo, url = serve.start(settings)
@@ -230,3 +225,56 @@ def test_backend_error_shows_a_short_message_and_the_page_keeps_working(page, mo
     msg = ask(page, "How many prisoners were exchanged?")
     msg.locator(".qa-sources").wait_for(timeout=SLOW)
     assert "175" in msg.inner_text()
+
+
+TOLLS = [{"title": "Bridge toll rises", "text": "The bridge toll rose to 4 euros in March.",
+          "url": "https://www.harbourwire.example/toll-march", "published": "2025-03-12",
+          "site": "Harbour Wire", "author": "Desk"},
+         {"title": "Bridge toll set", "text": "The bridge toll was set at 3 euros in January.",
+          "url": "https://gazette.example/toll-january", "published": "2025-01-08"}]
+
+
+def test_filter_by_date_and_site_and_search_the_article_list(page, server, tmp_path):
+    import json
+    _, settings = server
+    f = tmp_path / "tolls.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in TOLLS))
+    added = api.ingest(str(f), settings=settings)
+    try:
+        page.reload(wait_until="load")
+        page.wait_for_selector("#qa-only label:has-text('Bridge toll set')", timeout=SLOW)
+        # the Articles panel: labels say where and when; the search box narrows the list
+        assert page.locator("#qa-only label:has-text('Bridge toll rises — Harbour Wire, 12 March 2025')").count() == 1
+        page.fill("#qa-article-search textarea, #qa-article-search input", "gazette")
+        page.wait_for_selector("#qa-only label:has-text('Bridge toll rises')", state="detached", timeout=SLOW)
+        assert page.locator("#qa-only label").all_inner_texts() == ["Bridge toll set — gazette.example, 8 January 2025"]
+        page.fill("#qa-article-search textarea, #qa-article-search input", "")
+        page.wait_for_selector(f"#qa-only label:has-text('{SEED_TITLE}')", timeout=SLOW)
+
+        page.get_by_text("Filter by date and site").click()
+        page.fill("#qa-since textarea, #qa-since input", "2025-03-01")
+        msg = ask(page, "How much is the bridge toll?")
+        msg.locator(".qa-sources").wait_for(timeout=SLOW)
+        assert "4 euros" in msg.locator(".qa-answer").inner_text()
+        assert "Harbour Wire, 12 March 2025" in msg.locator(".qa-source").first.inner_text()
+        meta = page.locator("#qa-article-view .qa-meta")
+        meta.wait_for(timeout=SLOW)
+        assert "Harbour Wire, 12 March 2025, by Desk" in meta.inner_text()
+        assert "https://www.harbourwire.example/toll-march" in meta.inner_text()
+
+        page.fill("#qa-since textarea, #qa-since input", "")
+        page.locator("#qa-sites input").click()
+        page.get_by_role("option", name="gazette.example (1)").click()
+        page.keyboard.press("Escape")
+        msg = ask(page, "How much is the bridge toll?")
+        msg.locator(".qa-sources").wait_for(timeout=SLOW)
+        assert "3 euros" in msg.locator(".qa-answer").inner_text()
+
+        page.fill("#qa-until textarea, #qa-until input", "2025-01-01")  # before the gazette's story
+        msg = ask(page, "How much is the bridge toll?")
+        assert "qa-abstain" in msg.get_attribute("class")
+        assert "No article matches" in msg.inner_text()
+        assert page.outside == []
+    finally:
+        for a in added:
+            api.remove(a.id, settings=settings)

@@ -182,3 +182,21 @@ def test_page_answerer_choice_becomes_per_request_settings(tmp_path):
     assert (s.llm, s.llm_model_path) == ("llamacpp", "/models/m.gguf")
     assert with_answerer(base, None, None).llm == "none"
     assert with_answerer(base, "none", "x").data_dir == base.data_dir
+
+
+def test_sources_and_article_header_show_where_and_when():
+    c = _citation(site="Reuters <b>", published="2025-03-19T14:05:00+00:00", author="Jane Doe",
+                  url="https://www.reuters.com/world/x?a=1&b=2")
+    out = render.answer_html(Answer("q", "Each side released 175. [1]", (c,)), 0)
+    assert "&#8212; <span class=\"qa-origin\">Reuters &#60;b&#62;, 19 March 2025</span>" in out
+    assert render.source_label(1, c) == "[1] T <b> — Reuters <b>, 19 March 2025 (paragraph 1, sentence 2)"
+    text = "Each side released 175."
+    art = Article("a1", "T", text, url=c.url, published=c.published, site="Reuters", author="Jane Doe",
+                  urls=(c.url, "https://syndicated.example/x"),
+                  sentences=(Sentence("a1", 0, 0, len(text), text, 0),))
+    head = render.article_html(art, [])
+    assert '<span class="qa-origin">Reuters, 19 March 2025, by Jane Doe</span>' in head
+    assert '<a href="https://www.reuters.com/world/x?a=1&amp;b=2" target="_blank" rel="noopener' in head
+    assert "also at 1 other address: https://syndicated.example/x" in head
+    evil = Article("a2", "T", text, url="javascript:alert(1)", sentences=art.sentences)
+    assert "<a " not in render.article_html(evil, []) and "href" not in render.article_html(evil, [])

@@ -71,11 +71,12 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
     """The page; ``slots`` (default: its own, ``QA_CONCURRENCY`` of them) cap answers at once."""
     slots = slots or Slots(settings.concurrency)
 
-    def ask_stream(question, turns, ids, answerer=None, model=None):
+    def ask_stream(question, turns, ids, answerer=None, model=None, since=None, until=None,
+                   sites=None):
         turns = turns or []
         done = False
         for ts in chat.respond(question, turns, ids, settings=with_answerer(settings, answerer, model),
-                               ask=slots.ask):
+                               ask=slots.ask, since=since, until=until, sites=sites):
             last = ts[-1]
             if last.answer is not None or last.error is not None:
                 done = True
@@ -93,39 +94,55 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip()
         return turn, *source_view(settings, turns or [], turn, n)
 
-    def refresh(selected=None):
-        opts = articles.choices(settings)
+    def refresh(selected=None, search=""):
+        """The article list (checkboxes, remove menu) for a search, and the site filter's menu."""
+        search = (search or "").strip()
+        opts = articles.choices(settings, search, keep=selected)
         keep = [i for i in (selected or []) if i in {v for _, v in opts}]
-        total = articles.count(settings) if len(opts) >= articles.MAX_LISTED else len(opts)
-        label = ONLY_LABEL if total <= len(opts) else (
-            f"Ask only these articles (the {len(opts)} newest of {total}; none ticked: all of them)")
+        if search:
+            label = f"Ask only these articles (matching “{search}”; none ticked: all of them)"
+        else:
+            total = articles.count(settings) if len(opts) >= articles.MAX_LISTED else len(opts)
+            label = ONLY_LABEL if total <= len(opts) else (
+                f"Ask only these articles (the {len(opts)} newest of {total}; search for others; "
+                "none ticked: all of them)")
         return (gr.update(choices=opts, value=keep, label=label),
-                gr.update(choices=opts, value=None))
+                gr.update(choices=opts, value=None), gr.update(choices=articles.sites(settings)))
 
     def progress_cb(progress):
         return lambda done, total: progress(done / max(total, 1),
                                             desc=f"Embedding {done}/{total} sentences")
 
-    def on_upload(files, selected, progress=gr.Progress()):
-        return articles.add_uploads(files or [], settings, progress_cb(progress)), None, *refresh(selected)
+    def entry_cb(progress):
+        return lambda done, total, title: progress(done / max(total, 1),
+                                                   desc=f"Read entry {done}/{total}: {title[:60]}")
 
-    def on_url(url, selected, progress=gr.Progress()):
-        return articles.add_url(url, settings, progress_cb(progress)), "", *refresh(selected)
+    def on_upload(files, selected, search, progress=gr.Progress()):
+        msg = articles.add_uploads(files or [], settings, progress_cb(progress))
+        return msg, None, *refresh(selected, search)
 
-    def on_paste(title, text, selected, progress=gr.Progress()):
+    def on_url(url, selected, search, progress=gr.Progress()):
+        msg = articles.add_url(url, settings, progress_cb(progress), entry_cb(progress))
+        return msg, "", *refresh(selected, search)
+
+    def on_paste(title, text, selected, search, progress=gr.Progress()):
         msg = articles.add_text(title, text, settings, progress_cb(progress))
         cleared = ("", "") if not msg.startswith("Error") else (gr.skip(), gr.skip())
-        return msg, *cleared, *refresh(selected)
+        return msg, *cleared, *refresh(selected, search)
 
-    def on_remove(article_id, selected):
-        return articles.remove(article_id, settings), *refresh(selected)
+    def on_remove(article_id, selected, search):
+        return articles.remove(article_id, settings), *refresh(selected, search)
 
     def ask_api(question: str, article_ids: list[str] | None = None,
-                history: list | None = None, llm: str | None = None) -> dict:
+                history: list | None = None, llm: str | None = None, since: str | None = None,
+                until: str | None = None, sites: list[str] | None = None) -> dict:
         """Answer a question from the indexed articles; returns qa.Answer.to_dict().
-        llm: "none" (extractive), "openai" or "llamacpp"; default from QA_LLM."""
+        llm: "none" (extractive), "openai" or "llamacpp"; default from QA_LLM.
+        since/until: only articles published on or after / before these days (YYYY-MM-DD).
+        sites: only articles from these sites (hosts such as reuters.com, or site names)."""
         try:
             return slots.ask(question, history=history, article_ids=article_ids or None,
+                             since=since or None, until=until or None, sites=sites or None,
                              settings=settings, llm=llm).to_dict()
         except QAError as e:
             raise gr.Error(str(e), print_exception=False) from None  # bad input, not a crash
@@ -146,6 +163,14 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
                 with gr.Row(elem_id="qa-examples"):
                     examples = [gr.Button(q, size="sm") for q in EXAMPLES]
                 new_chat = gr.Button("New conversation", size="sm")
+                with gr.Accordion("Filter by date and site", open=False, elem_id="qa-filter"):
+                    with gr.Row():
+                        since = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD",
+                                           elem_id="qa-since")
+                        until = gr.Textbox(label="Published until", placeholder="YYYY-MM-DD",
+                                           elem_id="qa-until")
+                    sites = gr.Dropdown(label="Sites (none: all)", multiselect=True,
+                                        allow_custom_value=True, elem_id="qa-sites")
                 with gr.Accordion("Answerer", open=False, elem_id="qa-answerer"):
                     answerer = gr.Dropdown(ANSWERERS, value=settings.llm or "none", show_label=False,
                                            elem_id="qa-llm")
@@ -153,6 +178,8 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
                                              "empty: QA_LLM_MODEL / QA_LLM_MODEL_PATH",
                                        elem_id="qa-llm-model")
                 with gr.Accordion("Articles", open=True, elem_id="qa-articles"):
+                    search = gr.Textbox(placeholder="Search titles and sites…", show_label=False,
+                                        elem_id="qa-article-search")
                     only = gr.CheckboxGroup(label=ONLY_LABEL,
                                             elem_id="qa-only")
                     with gr.Tab("Upload"):
@@ -161,8 +188,9 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
                                         elem_id="qa-upload")
                         up_btn = gr.Button("Add files", elem_id="qa-add-files")
                     with gr.Tab("URL"):
-                        url = gr.Textbox(label="Web page (http/https)", elem_id="qa-url")
-                        url_btn = gr.Button("Fetch and add")
+                        url = gr.Textbox(label="Web page or RSS/Atom feed (http/https)",
+                                         elem_id="qa-url")
+                        url_btn = gr.Button("Fetch and add", elem_id="qa-add-url")
                     with gr.Tab("Paste"):
                         p_title = gr.Textbox(label="Title", elem_id="qa-paste-title")
                         p_text = gr.Textbox(label="Article text", lines=6, elem_id="qa-paste-text")
@@ -186,10 +214,11 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
         # the index's write lock.
         answering = {"concurrency_id": "answer", "concurrency_limit": slots.size}
         asking = {**answering, **PRIVATE}
+        asked = [turns, only, answerer, model, since, until, sites]
         for trigger in (box.submit, send.click):
-            trigger(ask_stream, [box, turns, only, answerer, model], chat_out, **asking).then(**scroll)
+            trigger(ask_stream, [box, *asked], chat_out, **asking).then(**scroll)
         for b in examples:
-            b.click(ask_stream, [b, turns, only, answerer, model], chat_out, **asking).then(**scroll)
+            b.click(ask_stream, [b, *asked], chat_out, **asking).then(**scroll)
         def reset():
             return [], [], None, *source_view(settings, [], None)
         new_chat.click(reset, None, [chatbot, turns, selected, source, view], **PRIVATE)
@@ -199,17 +228,20 @@ def build(settings: Settings, slots: Slots | None = None) -> gr.Blocks:
                      view, **PRIVATE).then(**scroll)
 
         changing = {"concurrency_id": "articles", **PRIVATE}
-        up_btn.click(on_upload, [files, only], [status, files, only, rm_pick], **changing)
-        url_btn.click(on_url, [url, only], [status, url, only, rm_pick], **changing)
-        p_btn.click(on_paste, [p_title, p_text, only], [status, p_title, p_text, only, rm_pick],
+        listed = [only, rm_pick, sites]
+        up_btn.click(on_upload, [files, only, search], [status, files, *listed], **changing)
+        url_btn.click(on_url, [url, only, search], [status, url, *listed], **changing)
+        p_btn.click(on_paste, [p_title, p_text, only, search], [status, p_title, p_text, *listed],
                     **changing)
-        rm_btn.click(on_remove, [rm_pick, only], [status, only, rm_pick], **changing)
+        rm_btn.click(on_remove, [rm_pick, only, search], [status, *listed], **changing)
+        search.change(refresh, [only, search], listed, **PRIVATE)
+
         def first_load():
             try:  # the index may still be opening (warm-up) or broken: say so, keep the page
                 return *refresh(), gr.skip()
             except QAError as e:
-                return gr.skip(), gr.skip(), f"Error: {e}"
-        demo.load(first_load, None, [only, rm_pick, status], **PRIVATE)
+                return gr.skip(), gr.skip(), gr.skip(), f"Error: {e}"
+        demo.load(first_load, None, [*listed, status], **PRIVATE)
         gr.api(ask_api, api_name="ask", **answering)
     return demo
 

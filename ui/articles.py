@@ -1,4 +1,5 @@
-"""The articles panel's actions, without gradio: list, add (upload / URL / paste), remove.
+"""The articles panel's actions, without gradio: list and search, add (upload / URL or feed /
+paste), remove.
 
 Each action returns a one-line status for the page and raises nothing: a bad file or URL is
 reported, and the panel stays usable. Parsing is index.loading's; storing is Store's.
@@ -10,10 +11,11 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from index.loading import HTML_EXT, TEXT_EXT, Document, parse
+from index.loading import HTML_EXT, TEXT_EXT, parse
 import qa
 from index.settings import Settings
-from index.types import Article, QAError
+from index.types import Article, Document, QAError
+from ui.render import origin
 
 log = logging.getLogger("qa.ui")
 UPLOAD_TYPES = sorted(TEXT_EXT | HTML_EXT)
@@ -28,10 +30,33 @@ def _store(settings: Settings):
 MAX_LISTED = 300  # 10,000 checkboxes make the page slow to load and impossible to scan
 
 
-def choices(settings: Settings) -> list[tuple[str, str]]:
-    """(label, id) pairs of the most recently added articles (at most ``MAX_LISTED``), newest
-    first, for the checkboxes and the remove menu."""
-    return [(a.title, a.id) for a in qa.list_articles(settings=settings)[::-1][:MAX_LISTED]]
+def label(a: Article) -> str:
+    where = origin(a.site, a.published)
+    return f"{a.title} — {where}" if where else a.title
+
+
+def choices(settings: Settings, search: str = "", keep: list[str] | None = None
+            ) -> list[tuple[str, str]]:
+    """(label, id) pairs of the newest articles (at most ``MAX_LISTED``), only those whose
+    title or site contains ``search`` when given, for the checkboxes and the remove menu.
+    Articles in ``keep`` (ticked ones) stay listed, first, whatever the search."""
+    found = [(label(a), a.id) for a in qa.list_articles(settings=settings, search=search or "",
+                                                        limit=MAX_LISTED)]
+    listed = {aid for _, aid in found}
+    kept = []
+    for aid in keep or []:
+        if aid not in listed:
+            try:
+                kept.append((label(qa.get_article(aid, settings=settings)), aid))
+            except QAError:  # removed meanwhile: it drops out of the ticked ones
+                pass
+    return kept + found
+
+
+def sites(settings: Settings) -> list[tuple[str, str]]:
+    """(label, site key) of every site stored, for the site filter."""
+    return [(f"{name} ({key}, {n})" if name != key else f"{key} ({n})", key)
+            for key, name, n in _store(settings).catalog.sites()]
 
 
 def count(settings: Settings) -> int:
@@ -39,8 +64,15 @@ def count(settings: Settings) -> int:
 
 
 def _added(articles: list[Article], errors: list[str]) -> str:
-    parts = [f"Added “{a.title}” ({len(a.sentences)} sentences)." for a in articles]
-    parts += [f"Skipped: {e}" for e in errors]
+    """One status line; a feed's hundred articles are counted, not listed."""
+    if len(articles) <= 3:
+        parts = [f"Added “{a.title}” ({len(a.sentences)} sentences)." for a in articles]
+    else:
+        parts = [f"Added {len(articles)} articles: " + ", ".join(f"“{a.title}”" for a in articles[:3])
+                 + f" and {len(articles) - 3} more."]
+    parts += [f"Skipped: {e}" for e in errors[:3]]
+    if len(errors) > 3:
+        parts.append(f"({len(errors) - 3} more skipped.)")
     return " ".join(parts) or "Nothing to add."
 
 
@@ -80,11 +112,21 @@ def add_uploads(paths: list[str], settings: Settings, progress: Progress | None 
     return _guard(run)
 
 
-def add_url(url: str, settings: Settings, progress: Progress | None = None) -> str:
+def add_url(url: str, settings: Settings, progress: Progress | None = None,
+            on_entry: Callable[[int, int, str], None] | None = None) -> str:
+    """Index a page, or every entry of a feed (``on_entry`` hears of each one read)."""
     url = (url or "").strip()
     if not url:
         return "Type a URL first."
-    return _guard(lambda: _added(qa.ingest([url], settings=settings, progress=progress), []))
+
+    def run() -> str:
+        errors: list[tuple[str, str]] = []
+        added = qa.ingest([url], settings=settings, progress=progress, errors=errors,
+                          on_entry=on_entry)
+        if not added and errors and len(errors) == 1 and errors[0][0] == url:
+            raise QAError(errors[0][1])
+        return _added(added, [m for _, m in errors])
+    return _guard(run)
 
 
 def add_text(title: str, text: str, settings: Settings, progress: Progress | None = None) -> str:
@@ -96,7 +138,7 @@ def add_text(title: str, text: str, settings: Settings, progress: Progress | Non
         return f"Error: the text is over the {settings.max_file_mb:g} MB limit (QA_MAX_FILE_MB)."
 
     def run() -> str:
-        doc = next(parse(text.encode("utf-8"), ".txt", source="", default_title="Pasted text"))
+        [doc] = parse(text.encode("utf-8"), ".txt", source="", default_title="Pasted text")
         if (title or "").strip():
             doc = Document(title.strip(), doc.text, doc.source)
         return _added(_store(settings).add_documents([doc], progress=progress), [])

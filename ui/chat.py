@@ -55,10 +55,12 @@ def history_for(turns: list[Turn]) -> list[tuple[str, str]]:
 
 def respond(question: str, turns: list[Turn], article_ids: list[str] | None = None, *,
             settings: Settings | None = None, ask: Callable[..., Answer] | None = None,
-            pace: float = PACE) -> Iterator[list[Turn]]:
+            pace: float = PACE, since: str | None = None, until: str | None = None,
+            sites: list[str] | None = None) -> Iterator[list[Turn]]:
     """Yield the growing list of turns while ``question`` is answered; the last one is final.
 
-    An empty ``article_ids`` means all articles. Errors end the turn with a one-line message
+    An empty ``article_ids`` means all articles; ``since``/``until``/``sites`` filter by
+    publication day and site (empty: no filter). Errors end the turn with a one-line message
     (details go to the server log), so the conversation can go on.
     """
     if ask is None:
@@ -72,7 +74,10 @@ def respond(question: str, turns: list[Turn], article_ids: list[str] | None = No
     yield turns + [Turn(question)]
     try:  # generative mode: show tokens as they arrive, several per step
         for item in stream_answer(ask, question, history=history_for(turns),
-                                  article_ids=article_ids or None, settings=settings):
+                                  article_ids=article_ids or None,
+                                  since=(since or "").strip() or None,
+                                  until=(until or "").strip() or None, sites=sites or None,
+                                  settings=settings):
             if isinstance(item, str):
                 partial += item
                 yield turns + [Turn(question, partial=partial)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 
+from index import dates
 from index.types import Answer, Article, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -41,6 +42,14 @@ def position(c: Citation) -> str:
     return f"paragraph {c.paragraph + 1}, sentence {c.sentence_index + 1}"
 
 
+def origin(site: str | None, published: str | None, author: str | None = None) -> str:
+    """ "Reuters, 19 March 2025, by Jane Doe": what is known of where and when (plain text)."""
+    parts = [p for p in (site, dates.display(published)) if p]
+    if author:
+        parts.append(f"by {author}")
+    return ", ".join(parts)
+
+
 def question_html(question: str) -> str:
     return f'<span class="qa-question">{esc(question)}</span>'
 
@@ -56,8 +65,9 @@ def answer_html(answer: Answer, turn: int) -> str:
         parts.append(f'<div class="qa-note">{esc(answer.notice)}</div>')
     if answer.citations:
         items = "".join(
-            f'<li class="qa-source qa-n-{n}"><b>[{n}]</b> '
-            f'<i>{esc(c.title)}</i> ({position(c)})<br>&#8220;{esc(c.sentence)}&#8221;</li>'
+            f'<li class="qa-source qa-n-{n}"><b>[{n}]</b> <i>{esc(c.title)}</i>'
+            + (f' &#8212; <span class="qa-origin">{esc(o)}</span>' if (o := origin(c.site, c.published)) else "")
+            + f' ({position(c)})<br>&#8220;{esc(c.sentence)}&#8221;</li>'
             for n, c in enumerate(answer.citations, 1))
         parts.append(f'<div class="qa-sources"><b>Sources</b><ul>{items}</ul></div>')
     return f'<div class="qa-msg qa-t-{turn}">{"".join(parts)}</div>'
@@ -106,11 +116,21 @@ def article_html(article: Article, citations: list[tuple[int, Citation]],
                    f'{_sentence_body(article.text, c)}</mark>')
         pos = end
     out.append(_txt(article.text[pos:]))
-    meta = [f"{len(article.sentences)} sentences"]
-    origin = article.url or article.source
-    if origin:  # a local path shows its file name only: the folder says nothing to a reader
-        meta.append(esc(origin if "://" in origin or origin.startswith("upload:")
-                        else origin.replace("\\", "/").rsplit("/", 1)[-1]))
+    meta = []
+    if article.site or article.published or article.author:
+        meta.append(f'<span class="qa-origin">{esc(origin(article.site, article.published, article.author))}</span>')
+    meta.append(f"{len(article.sentences)} sentences")
+    where = article.url or article.source
+    if where and re.match(r"https?://", where, re.I):  # a link to the story, opened elsewhere
+        meta.append(f'<a href="{_txt(where)}" target="_blank" rel="noopener noreferrer nofollow">'
+                    f'{esc(where)}</a>')
+    elif where:  # a local path shows its file name only: the folder says nothing to a reader
+        meta.append(esc(where if where.startswith("upload:")
+                        else where.replace("\\", "/").rsplit("/", 1)[-1]))
+    also = [u for u in article.urls if u != where]
+    if also:
+        meta.append(f"also at {len(also)} other address{'es' if len(also) > 1 else ''}: "
+                    + ", ".join(esc(u) for u in also[:3]))
     return (f'<div class="qa-article" data-article="{esc(article.id)}">'
             f'<h3 class="qa-title">{esc(article.title)}</h3>'
             f'<div class="qa-meta">{" &middot; ".join(meta)}</div>'
@@ -132,4 +152,5 @@ def placeholder_html(message: str) -> str:
 def source_label(n: int, c: Citation) -> str:
     """Label of a source in the article-view selector (plain text: the radio escapes it)."""
     title = c.title if len(c.title) <= 60 else c.title[:59] + "…"
-    return f"[{n}] {title} ({position(c)})"
+    where = origin(c.site, c.published)
+    return f"[{n}] {title}" + (f" — {where}" if where else "") + f" ({position(c)})"
