@@ -113,7 +113,7 @@ def main() -> None:
         t, c = time.perf_counter(), time.process_time()
         store.embedder.embed_many(list(dict.fromkeys(texts)))
         mt, mc = time.perf_counter() - t, time.process_time() - c
-        run["model_alone"] = m = {"texts": len(set(texts)), "seconds": round(mt, 2),
+        run["model_alone"] = {"texts": len(set(texts)), "seconds": round(mt, 2),
                                   "cpu_seconds": round(mc, 2), "load": common.load_average()}
         g["vs_model"], g["vs_model_cpu"] = round(mt / dt, 2), round(mc / dc, 2)
         print(f"{len(arts)} entries, {len(texts)} sentences: ingest {dt:.1f} s ({dc:.1f} CPU s; fetch + "

@@ -37,10 +37,9 @@ def reader_for(settings: Settings) -> Reader:
     return _reader(settings.reader_model)
 
 
-def features(c: Candidate, rank: int, n: int) -> list[float]:
-    f = c.features
-    return [f["reader"], f["dense"], f["cover"], f["cover_ctx"], f["rrf"], f["typed"],
-            f["pairs"], f["base"], rank / max(1, n - 1)]
+def features(c: Candidate) -> list[float]:
+    """The fusion model's input, in ``FEATURES`` order (the one place that order is used)."""
+    return [c.features[k] for k in FEATURES]
 
 
 def rerank(question: str, candidates: list[Candidate], settings: Settings) -> list[Candidate]:
@@ -54,7 +53,8 @@ def rerank(question: str, candidates: list[Candidate], settings: Settings) -> li
     for rank, (c, logit, span) in enumerate(zip(top, logits, spans)):
         c.features["reader"] = float(logit)
         c.features["base"] = c.score
-        x = features(c, rank, len(top))
+        c.features["rank"] = rank / max(1, len(top) - 1)
+        x = features(c)
         if settings.reranker == "reader":  # ablation: the reader alone
             c.prob = _sigmoid(float(logit))
         else:

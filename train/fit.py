@@ -18,11 +18,12 @@ import hashlib
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from qa.reader import MODEL_DIR, Reader
-from qa.rerank import FEATURES, MIN_RELEVANCE, TYPED_ABSTAIN
+from qa.rerank import FEATURES, MIN_RELEVANCE, TYPED_ABSTAIN, features
 from qa.retrieve import confidence
 from qa.spans import answer_type
 from train.mine import CACHE, contains, load
@@ -43,12 +44,15 @@ def read_all(reader: Reader, questions: list[dict], top: int = TOP) -> None:
             c["rspan"] = list(s[:2]) if s else None
 
 
+def _cand(c: dict, rank: int, n: int) -> SimpleNamespace:
+    """A dumped candidate as qa.rerank sees one (the features it adds included)."""
+    return SimpleNamespace(features=c["features"] | {
+        "reader": c.get("reader", 0.0), "base": c["score"], "rank": rank / max(1, n - 1)})
+
+
 def matrix(q: dict) -> np.ndarray:
     n = len(q["cands"])
-    rows = []
-    for rank, c in enumerate(q["cands"]):
-        f = c["features"] | {"reader": c["reader"], "base": c["score"], "rank": rank / max(1, n - 1)}
-        rows.append([f[k] for k in FEATURES])
+    rows = [features(_cand(c, r, n)) for r, c in enumerate(q["cands"])]
     return np.array(rows, dtype=np.float64).reshape(n, len(FEATURES))
 
 
@@ -80,7 +84,7 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
     order = list(np.argsort(-p))
     best = p[order[0]]
     if abstain:
-        if best < card["threshold"] or relevance(q["cands"][order[0]]) < MIN_RELEVANCE:
+        if best < card["threshold"] or confidence(_cand(q["cands"][order[0]], 0, 1)) < MIN_RELEVANCE:
             return [], True
         if card["typed_floor"] is not None and answer_type(q["q"]) in TYPED_ABSTAIN:
             likely = order[:1] + [i for i in order[1:] if p[i] >= card["typed_floor"]]
@@ -88,10 +92,6 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
                 return [], True
     floor = max(card["cite_floor"], card["cite_ratio"] * best)
     return order[:1] + [i for i in order[1:3] if p[i] >= floor], False
-
-
-def relevance(c: dict) -> float:
-    return confidence(type("Cand", (), {"features": c["features"]})())
 
 
 def metrics(questions: list[dict], fusion: dict | None, card: dict, abstain: bool = True) -> dict:
