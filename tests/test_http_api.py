@@ -24,7 +24,8 @@ LIMIT_MB = 0.05  # QA_MAX_FILE_MB here: article bodies over 50 kB are refused
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    settings = seeded(tmp_path_factory.mktemp("http"), max_file_mb=LIMIT_MB)
+    # pages added by URL are served on loopback, which only the opt-in lets the server fetch
+    settings = seeded(tmp_path_factory.mktemp("http"), max_file_mb=LIMIT_MB, allow_private_urls=True)
     with served(settings, auth=f"reader:{TOKEN}") as url:
         yield url, settings
 
