@@ -17,20 +17,12 @@ from index.catalog import query_terms
 from index.settings import Settings
 from index.types import Answer, Citation
 from qa import rerank
-from qa.retrieve import Candidate
+from qa.retrieve import Candidate, confidence
 from qa.spans import answer_type, best_span
 
 NOT_FOUND = "The articles do not say."
 ADJACENT_RATIO = 0.75  # see _typed_first
 NEAR_TIE = 0.80  # a further sentence is cited when its score is at least this share of the best
-
-
-def confidence(c: Candidate) -> float:
-    """0..1: how much of the question the best sentence (with its neighbours) accounts for."""
-    f = c.features
-    lexical = max(f["cover"], 0.8 * f["cover_ctx"])
-    semantic = min(1.0, max(0.0, (f["dense"] - 0.15) / 0.45))
-    return round(0.55 * lexical + 0.45 * semantic, 4)
 
 
 def _typed_first(candidates: list[Candidate], qtype: str | None) -> list[Candidate]:

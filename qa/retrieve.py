@@ -45,6 +45,14 @@ class Candidate:
     span: tuple[int, int] | None = None  # set by qa.rerank: the answer inside ``text``
 
 
+def confidence(c: "Candidate") -> float:
+    """0..1: how much of the question the best sentence (with its neighbours) accounts for."""
+    f = c.features
+    lexical = max(f["cover"], 0.8 * f["cover_ctx"])
+    semantic = min(1.0, max(0.0, (f["dense"] - 0.15) / 0.45))
+    return round(0.55 * lexical + 0.45 * semantic, 4)
+
+
 def retrieval_query(question: str, history: list[str]) -> str:
     """The question, plus the previous question when this one leans on it ("And how long...?")."""
     if not history:

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.reader import MODEL_DIR, Reader
-from qa.rerank import FEATURES, TYPED_ABSTAIN
+from qa.rerank import FEATURES, MIN_RELEVANCE, TYPED_ABSTAIN
+from qa.retrieve import confidence
 from qa.spans import answer_type
 from train.mine import CACHE, contains, load
 
@@ -79,7 +80,7 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
     order = list(np.argsort(-p))
     best = p[order[0]]
     if abstain:
-        if best < card["threshold"]:
+        if best < card["threshold"] or relevance(q["cands"][order[0]]) < MIN_RELEVANCE:
             return [], True
         if card["typed_floor"] is not None and answer_type(q["q"]) in TYPED_ABSTAIN:
             likely = order[:1] + [i for i in order[1:] if p[i] >= card["typed_floor"]]
@@ -87,6 +88,10 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
                 return [], True
     floor = max(card["cite_floor"], card["cite_ratio"] * best)
     return order[:1] + [i for i in order[1:3] if p[i] >= floor], False
+
+
+def relevance(c: dict) -> float:
+    return confidence(type("Cand", (), {"features": c["features"]})())
 
 
 def metrics(questions: list[dict], fusion: dict | None, card: dict, abstain: bool = True) -> dict:
