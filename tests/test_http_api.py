@@ -24,7 +24,7 @@ LIMIT_MB = 0.05  # QA_MAX_FILE_MB here: article bodies over 50 kB are refused
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    # pages added by URL are served on loopback, which only the opt-in lets the server fetch
+    # the page fixture below is served on loopback, which a real server refuses by default
     settings = seeded(tmp_path_factory.mktemp("http"), max_file_mb=LIMIT_MB, allow_private_urls=True)
     with served(settings, auth=f"reader:{TOKEN}") as url:
         yield url, settings
@@ -130,12 +130,12 @@ def test_add_list_read_and_delete_an_article(http, server):
     before = http.get("/articles").json()
     record = {"title": "Harbour reopens", "text": "The harbour of Lowmoor reopened on Tuesday.\n\n"
               "Engineers replaced 140 steel cables at a cost of 12 million euros.",
-              "url": "https://news.example/lowmoor", "published": "2025-03-19"}
+              "url": "https://news.example/lowmoor", "published": "2026-03-19"}
     r = http.post("/articles", json=record)
     assert r.status_code == 201, r.text
     [added] = r.json()["articles"]
     assert (added["title"], added["url"], added["published"], added["sentences"]) == (
-        "Harbour reopens", record["url"], "2025-03-19", 2)
+        "Harbour reopens", record["url"], "2026-03-19", 2)
     assert http.post("/articles", json=record).json()["articles"] == [added]  # same text: no-op
 
     page = http.get("/articles").json()

@@ -87,8 +87,8 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
 
     @r.get("/articles", response_model=ArticlePage, summary="List articles, newest first")
     def list_route(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)):
-        listed = qa.list_articles(settings=settings)  # newest first
-        page = listed[offset:offset + limit]
+        listed = qa.list_articles(settings=settings)
+        page = listed[offset:offset + limit]  # qa.list_articles is newest first
         return {"total": len(listed), "offset": offset, "limit": limit,
                 "articles": [a.to_dict(with_text=False) for a in page]}
 
