@@ -7,12 +7,14 @@ feed of link-only entries by a static server in another process on loopback, as 
 would be. The ingest fetches the feed and every page (a few at a time), extracts each article,
 embeds and stores it. The ceiling is the model embedding the very texts the ingest embedded.
 Both wall time and this process's CPU time are reported: other jobs share the machine, and CPU
-time is what they do not inflate.
+time is what they do not inflate. Each round ingests into a fresh folder and runs the model
+right after, so both see about the same load; every round is kept, the median one (by the
+wall-time ratio) is the headline.
 
 Then the filters: warm ask latency over the ingested articles, without a filter and with a
 date range and a site (``--since``/``--site``), which run inside both searches.
 
-    python bench/feed_ingest.py [--entries 100] [--questions 40]
+    python bench/feed_ingest.py [--entries 100] [--questions 40] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=100)
     ap.add_argument("--questions", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=3, help="ingest rounds; the median one is reported")
     args = ap.parse_args()
     docs = common.corpus(args.entries + 1, max_sentences=24)[1:]  # not the seed article
     run = common.Run("feed_ingest", entries=len(docs))
@@ -95,30 +98,40 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        s = Settings(data_dir=tmp / "data", seed_dir=None, allow_private_urls=True)
-        store = api.open_store(s, seed=False)
-        store.embedder.embed_many(["warm up the model"] * 64)
-        api.ingest([str(tmp / "site" / "0.html")], settings=s)  # warm up extraction, then forget it
-        api.remove(api.list_articles(settings=s)[0].id, settings=s)
-        entries_done = []
-        t, c = time.perf_counter(), time.process_time()
-        arts = api.ingest(f"{base}/feed.xml", settings=s,
-                          on_entry=lambda d, n, _: entries_done.append(time.perf_counter()))
-        dt, dc = time.perf_counter() - t, time.process_time() - c
-        texts = [embed_text(a, ch) for a in arts for ch in make_chunks(a)]
-        fetch_s = entries_done[-1] - t if entries_done else 0.0
-        run["ingest"] = g = {"articles": len(arts), "sentences": len(texts), "seconds": round(dt, 2),
-                             "cpu_seconds": round(dc, 2), "fetch_extract_seconds": round(fetch_s, 2),
-                             "load": common.load_average()}
-        t, c = time.perf_counter(), time.process_time()
-        store.embedder.embed_many(list(dict.fromkeys(texts)))
-        mt, mc = time.perf_counter() - t, time.process_time() - c
-        run["model_alone"] = {"texts": len(set(texts)), "seconds": round(mt, 2),
-                                  "cpu_seconds": round(mc, 2), "load": common.load_average()}
-        g["vs_model"], g["vs_model_cpu"] = round(mt / dt, 2), round(mc / dc, 2)
-        print(f"{len(arts)} entries, {len(texts)} sentences: ingest {dt:.1f} s ({dc:.1f} CPU s; fetch + "
-              f"extract done after {fetch_s:.1f} s), model alone {mt:.1f} s ({mc:.1f} CPU s): "
-              f"{g['vs_model']:.0%} of the model's speed ({g['vs_model_cpu']:.0%} by CPU time)", flush=True)
+        rounds = []
+        for r in range(args.rounds):  # each round: a fresh folder, then the model on its texts
+            s = Settings(data_dir=tmp / f"data-{r}", seed_dir=None, allow_private_urls=True)
+            store = api.open_store(s, seed=False)
+            store.embedder.embed_many(["warm up the model"] * 64)
+            api.ingest([str(tmp / "site" / "0.html")], settings=s)  # warm up extraction, then forget it
+            api.remove(api.list_articles(settings=s)[0].id, settings=s)
+            entries_done = []
+            t, c = time.perf_counter(), time.process_time()
+            arts = api.ingest(f"{base}/feed.xml", settings=s,
+                              on_entry=lambda d, n, _: entries_done.append(time.perf_counter()))
+            dt, dc = time.perf_counter() - t, time.process_time() - c
+            texts = [embed_text(a, ch) for a in arts for ch in make_chunks(a)]
+            fetch_s = entries_done[-1] - t if entries_done else 0.0
+            load = common.load_average()
+            t, c = time.perf_counter(), time.process_time()
+            store.embedder.embed_many(list(dict.fromkeys(texts)))
+            mt, mc = time.perf_counter() - t, time.process_time() - c
+            rounds.append(g := {"articles": len(arts), "sentences": len(texts), "seconds": round(dt, 2),
+                                "cpu_seconds": round(dc, 2), "fetch_extract_seconds": round(fetch_s, 2),
+                                "load": load, "model_seconds": round(mt, 2), "model_cpu_seconds": round(mc, 2),
+                                "model_load": common.load_average(), "vs_model": round(mt / dt, 2),
+                                "vs_model_cpu": round(mc / dc, 2)})
+            print(f"round {r + 1}: {len(arts)} entries, {len(texts)} sentences: ingest {dt:.1f} s ({dc:.1f} "
+                  f"CPU s; fetch + extract done after {fetch_s:.1f} s), model alone {mt:.1f} s ({mc:.1f} "
+                  f"CPU s): {g['vs_model']:.0%} of the model's speed ({g['vs_model_cpu']:.0%} by CPU time); "
+                  f"load {load}", flush=True)
+        # the median round by wall-time ratio: other jobs disturb single rounds either way
+        best = sorted(rounds, key=lambda g: g["vs_model"])[len(rounds) // 2]
+        run["rounds"] = rounds
+        run["ingest"] = {k: best[k] for k in ("articles", "sentences", "seconds", "cpu_seconds",
+                                              "fetch_extract_seconds", "load", "vs_model", "vs_model_cpu")}
+        run["model_alone"] = {"seconds": best["model_seconds"], "cpu_seconds": best["model_cpu_seconds"],
+                              "load": best["model_load"]}
 
         qs = random.Random(3).sample([a.title for a in arts], min(args.questions, len(arts)))
         qs = [f"What happened in {q.split(' (report')[0]}?" for q in qs]

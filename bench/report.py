@@ -121,8 +121,12 @@ def sections() -> list[str]:
             a = r[f"ask_{name}"]
             rows.append([f"warm ask, filter: {name} ({a['articles_in_scope']} articles in scope)",
                          f"p50 {a['p50_ms']} ms", f"p95 {a['p95_ms']} ms; load {a['load']}"])
+        rounds = "; ".join(f"{pc(x['vs_model'])} by wall, {pc(x['vs_model_cpu'])} by CPU (load {x['load']})"
+                           for x in r.get("rounds", []))
         out += ["### A 100-entry feed, end to end (`bench/feed_ingest.py`)", "", ctx(r), "",
                 common.table(rows, ["what", "result", "detail"]), ""]
+        if rounds:
+            out += [f"All rounds: {rounds}.", ""]
     if r := load("floor"):
         m = r["model"]
         rows = [["embedding, batched (ingest ceiling)", f"{m['batch_sentences_per_s']} sentences/s",

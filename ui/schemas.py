@@ -100,8 +100,12 @@ class ArticleSummary(BaseModel):
     id: str
     title: str
     source: str = Field(description="The path, URL or record url it came from.")
-    url: str | None
-    published: str | None
+    url: str | None = Field(description="The story's own address (the page's canonical URL).")
+    published: str | None = Field(description="ISO 8601 date, or date and time.")
+    site: str | None = Field(None, description="The publication's name, or its host.")
+    author: str | None = None
+    urls: list[str] = Field([], description="Every address the story was ingested from "
+                                            "(syndicated copies included).")
     sentences: int = Field(description="How many sentences it has.")
     chars: int = Field(description="Length of its text.")
 
