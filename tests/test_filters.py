@@ -131,6 +131,28 @@ def test_cli_filters(settings):
                       "Ferry quiet in January — uk.reuters.com", "Ferry, undated"]  # newest first
 
 
+def test_http_filters(settings):
+    """/api/v1/ask and /v1/chat/completions take the same filters as qa.ask."""
+    import httpx
+    from http_helpers import served
+    with served(settings) as url, httpx.Client(base_url=url, timeout=60) as http:
+        def ask(**filters):
+            r = http.post("api/v1/ask", json={"question": QUESTION, **filters})
+            return r.status_code, r.json()
+        status, got = ask(since="2025-01-01", until="2025-02-28", sites=["reuters.com"])
+        assert status == 200 and "75 passengers" in got["citations"][0]["sentence"]
+        assert got["citations"][0]["published"].startswith("2025-01-05")
+        status, got = ask(sites=["AP News"])
+        assert "340 passengers" in got["citations"][0]["sentence"]
+        status, got = ask(since="2026-01-01")
+        assert status == 200 and got["abstained"] and got["citations"] == []
+        status, got = ask(since="19/03/2025")
+        assert status == 400 and "not a date; write it as YYYY-MM-DD" in got["error"]
+        r = http.post("v1/chat/completions", json={"model": "qa-news", "since": "2025-03-01",
+                                                   "messages": [{"role": "user", "content": QUESTION}]})
+        assert r.status_code == 200 and "120 passengers" in r.json()["choices"][0]["message"]["content"]
+
+
 def test_data_folder_from_before_the_filters_is_upgraded(tmp_path):
     """A folder written by the previous version: no day/site columns, no URL table, no sentence
     keys, vectors without day/site metadata. Opening it upgrades it without embedding again."""

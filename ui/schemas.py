@@ -23,6 +23,13 @@ class AskOptions(BaseModel):
     llm: str | None = Field(
         None, description='"none" (extractive, offline), "openai" or "llamacpp" (generative); '
                           "default: the server's QA_LLM.")
+    since: str | None = Field(
+        None, description="Only articles published on or after this day (YYYY-MM-DD); articles "
+                          "without a date are left out when since or until is given.")
+    until: str | None = Field(None, description="Only articles published on or before this day.")
+    sites: list[str] | None = Field(
+        None, description='Only articles from these sites: hosts ("reuters.com" also matches '
+                          '"uk.reuters.com") or site names ("Reuters").')
 
     def ask_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in AskOptions.model_fields}
