@@ -26,6 +26,7 @@ MODEL_FILE = MODEL_DIR / "reader-int8.onnx"
 CARD_FILE = MODEL_DIR / "reader.json"  # fusion weights, threshold, and the model's metrics
 MAX_Q, MAX_S, MAX_T = 32, 72, 16  # token budgets: question, sentence, title
 MAX_SPAN = 16  # tokens
+RUN_BATCH = 5  # rows per model call: rows of like length together pad less (20 rows: ~30% less work)
 
 
 @dataclass
@@ -107,9 +108,20 @@ class Reader:
         if not pairs:
             return np.zeros(0, dtype=np.float32), []
         enc = encode(question, pairs)
-        logit, start, end = self.session.run(None, {
-            "input_ids": enc.ids, "attention_mask": enc.mask, "token_type_ids": enc.types})
-        return logit, [best_span(start[i], end[i], enc.sent_tokens[i]) for i in range(len(pairs))]
+        lengths = enc.mask.sum(1)
+        order = np.argsort(lengths, kind="stable")
+        logit = np.zeros(len(pairs), dtype=np.float32)
+        spans: list = [None] * len(pairs)
+        for k in range(0, len(order), RUN_BATCH):
+            rows = order[k:k + RUN_BATCH]
+            n = int(lengths[rows].max())  # rows are padded at the end: cut the common padding
+            lg, start, end = self.session.run(None, {
+                "input_ids": enc.ids[rows, :n], "attention_mask": enc.mask[rows, :n],
+                "token_type_ids": enc.types[rows, :n]})
+            logit[rows] = lg
+            for j, i in enumerate(rows):
+                spans[i] = best_span(start[j], end[j], enc.sent_tokens[i])
+        return logit, spans
 
 
 @lru_cache(maxsize=1)

@@ -34,6 +34,30 @@ _PATTERNS = {
     "place": re.compile(rf"{_PLACE}|({_CAP})"),
 }
 
+# narrower kinds of number a question can ask for, with what a sentence holding one shows
+_AMOUNT_UNIT = r"(?:dollars?|euros?|pounds? sterling|pounds|yen|yuan|francs?|rupees?|kronor|krona|crowns?|pence|cents?|rand|pesos?)"
+_KINDS = [
+    ("age", re.compile(r"\bhow old\b|\bwhat age\b|\bat what age\b", re.I),
+     re.compile(r"\b\d{1,3}[\s-]years?[\s-]old\b|\baged? \d{1,3}\b|,\s*\d{1,3},|\(\d{1,3}\)|\bin (?:his|her|their) "
+                r"(?:early |late |mid-?)?(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties|\d0s)\b", re.I)),
+    ("measure", re.compile(r"\bhow (?:tall|high|far|heavy|deep|wide|fast)\b", re.I),
+     re.compile(r"\d[\d,.]*\s*-?\s*(?:m|cm|mm|km|metres?|meters?|feet|foot|ft|inch(?:es)?|miles?|kg|kilo(?:gram)?s?|"
+                r"grams?|tonnes?|tons?|pounds|lbs?|mph|km/h|knots?|kilomet(?:re|er)s?|centimet(?:re|er)s?|"
+                r"hectares?|acres?|square|storeys?|stories|floors?)\b|\d+\s*(?:°|’|'|\")", re.I)),
+    ("amount", re.compile(r"\bhow much\b.*\b(?:cost|costs|pay|paid|pays|worth|spen[dt]|raised?|price|fined?|charge|earn|"
+                          r"sold|sell|invest|budget|fund|owe|award|compensation|salary|bonus|bail|damages|fee|loan|debt|"
+                          r"revenue|profit|loss|value|valued|bid|offer|deal|money)\b", re.I),
+     re.compile(rf"[$€£¥]\s?\d|\d[\d,.]*\s*(?:(?:million|billion|bn|trillion|thousand)\s*)?{_AMOUNT_UNIT}\b|"
+                r"\b(?:USD|EUR|GBP|CHF|JPY)\s?\d|\d\s?(?:USD|EUR|GBP|CHF|JPY)\b", re.I)),
+]
+
+
+def number_kind(question: str) -> re.Pattern | None:
+    """For a question asking an age, a measurement or a sum of money: what a sentence holding
+    the answer shows (a plain number is not enough there)."""
+    return next((shows for _, asks, shows in _KINDS if asks.search(question)), None)
+
+
 _TYPES = [
     ("duration", re.compile(r"\bhow long\b|\bfor how (?:many|much) (?:time|years|days|hours)", re.I)),
     ("date", re.compile(r"^\s*when\b|\b(?:what|which|in what)\s+(?:year|date|day|month|time|century|decade|period)\b|\bwhen (?:did|was|were|is|will|do|does)\b", re.I)),

@@ -10,6 +10,7 @@ from index.settings import Settings
 from index.types import QAError
 from qa import api
 from qa.reader import CARD_FILE, MODEL_FILE, Reader, encode
+from qa.rerank import FEATURES, QUESTION_FEATURES
 
 
 def test_shipped_model_matches_its_card():
@@ -18,6 +19,8 @@ def test_shipped_model_matches_its_card():
     assert card["model"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert len(data) <= 30e6
     assert len(card["fusion"]["weights"]) == len(card["fusion"]["features"])
+    assert card["fusion"]["features"] == list(FEATURES)
+    assert card["abstention"]["features"] == list(QUESTION_FEATURES)
     assert 0 < card["threshold"] < 1
 
 
@@ -43,6 +46,30 @@ def test_reader_prefers_the_sentence_with_the_fact():
     assert logits[1] > logits[0]
     start, end, _ = spans[1]
     assert "4.2 million" in fact[start:end]
+
+
+def test_reading_in_length_sorted_batches_keeps_each_rows_scores(monkeypatch):
+    """Rows are read in small batches of like length, then put back in their order."""
+    import qa.reader
+    reader = Reader()
+    title = "Airline reports record May traffic"
+    rows = [("It carried 4.2 million passengers in the month, up 12 percent.", title),
+            ("Shares rose.", title),
+            ("The airline reported record passenger traffic for May, its chief executive said on "
+             "Tuesday in a statement to the stock exchange in Dublin, citing strong demand.", title),
+            ("Fuel costs fell by a third.", title)] * 3
+    question = "How many passengers did the airline carry in May?"
+    logits, spans = reader.run(question, rows)
+    monkeypatch.setattr(qa.reader, "RUN_BATCH", len(rows))  # one batch, padded to the longest
+    whole, whole_spans = reader.run(question, rows)
+    assert np.argmax(logits) % 4 == np.argmax(whole) % 4 == 0
+    assert np.allclose(logits, whole, atol=0.5)
+    fact = rows[0][0]
+    for i in range(0, len(rows), 4):  # the fact's rows: their own span, in either way of reading
+        assert "4.2 million" in fact[spans[i][0]:spans[i][1]]
+        assert "4.2 million" in fact[whole_spans[i][0]:whole_spans[i][1]]
+    for i in range(4, len(rows)):  # the same row, read in another batch, scores about the same
+        assert abs(logits[i] - logits[i % 4]) < 0.5
 
 
 def test_seed_questions_that_the_article_does_not_answer_abstain(seeded_settings):

@@ -1,7 +1,7 @@
 """Reproduce the shipped reader: mine candidates, train, export, fit fusion and thresholds.
 
     pip install -e '.[train]'      # torch (CPU), transformers, onnx, scikit-learn
-    python -m train                # about 30 minutes on 2 cores; writes qa/models/
+    python -m train                # about 55 minutes on 2 cores; writes qa/models/
 
 Needs ../shared (SelQA, and the SQuAD 2.0 file of eval/) next to the project, or --shared DIR.
 """
@@ -19,13 +19,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=mine.ROOT.parent.parent / "shared")
     ap.add_argument("--out", type=Path, default=reader.MODEL_DIR)
-    ap.add_argument("--squad-fold", default="A")
     a = ap.parse_args(argv)
     print("1/3 mining the retriever's top 20 for every question", flush=True)
     mine.main(["--shared", str(a.shared)])
     print("2/3 training the reader", flush=True)
-    reader.main(["--out", str(a.out), "--squad-fold", a.squad_fold])
-    print("3/3 fitting fusion and thresholds on the calibration articles", flush=True)
+    reader.main(["--out", str(a.out)])
+    print("3/3 fitting fusion and abstention on the calibration articles and SQuAD", flush=True)
     return fit.main(["--model", str(a.out)])
 
 

@@ -4,10 +4,11 @@ Every row runs the product end to end (retrieval, reranking, answer, citations) 
 with only QA_RERANKER changed, and scores answers as ``qa eval`` does:
 - news dev: all news articles written here indexed together; the dev articles' questions asked
   (the reader never trained on them; fusion and thresholds were fitted on other articles);
-- SQuAD 2.0 (../shared/eval): all 8 articles indexed; each fold's questions answered by the
-  model trained on the other fold (article-level cross-validation);
+- SQuAD 2.0 (../shared/eval): all 8 articles indexed; the reader never trained on SQuAD, and
+  each fold's questions are answered with the card (fusion, abstention) fitted on the other
+  fold (article-level cross-validation; ``train.fit --squad-folds A --out DIR``);
 - HotpotQA (../shared/eval): never trained on; citation precision / recall.
-Usage: python -m train.ablation --models A=qa/models B=train/cache/model-B [--shared DIR]
+Usage: python -m train.ablation --models A=train/cache/fit-A B=train/cache/fit-B [--shared DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from index.loading import Document
 from index.settings import Settings
 from qa import api
 from qa.evaluate import documents, load_records, score, summarise
-from train.mine import ROOT, load_news, news_split, squad_fold
+from qa.reader import MODEL_DIR
+from train.mine import CACHE, ROOT, load_news, news_split, squad_fold
 
 ROWS = (("today's scorer", "off"), ("+ reader", "reader"), ("+ fusion", "fused"),
         ("+ abstention", "on"))
@@ -79,20 +81,23 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["A=qa/models"],
-                    help="FOLD=DIR: the reader trained with that SQuAD fold (A and B)")
+    ap.add_argument("--models", nargs="+",
+                    default=[f"{f}={CACHE / ('fit-' + f)}" for f in ("A", "B")],
+                    help="FOLD=DIR: the reader with its card fitted on that SQuAD fold (A and B)")
+    ap.add_argument("--shipped", type=Path, default=MODEL_DIR,
+                    help="the reader and card for news and HotpotQA")
     ap.add_argument("--shared", type=Path, default=ROOT.parent.parent / "shared")
     ap.add_argument("--sets", nargs="+", default=["news", "squad", "hotpot"])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.json")
     a = ap.parse_args(argv)
     models = dict(m.split("=", 1) for m in a.models)
     models = {k: str(Path(v).resolve()) for k, v in models.items()}
-    shipped = models["A"]
+    shipped = str(a.shipped.resolve())
     results = json.loads(a.out.read_text()) if a.out.is_file() else {}
     if "news" in a.sets:
         print("news dev", file=sys.stderr)
         docs, recs = news_records()
-        results["news dev"] = run(docs, recs, models, lambda r: "A")
+        results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A")
     if "squad" in a.sets:
         print("SQuAD 2.0, by article fold", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "squad_v2_dev.jsonl"))

@@ -160,16 +160,34 @@ def tensors(rows, idx):
 def train(groups, layers: int, epochs: float, out: Path, log=print, batch: int = 32, lr: float = 6e-5):
     """Listwise: each question's candidates and a fixed "no answer" logit of 0 compete in one
     softmax (the target is the answering sentence, or "no answer" for near-miss and
-    unanswerable questions); the span head learns on the answering sentence."""
+    unanswerable questions); the span head learns on the answering sentence.
+
+    Each epoch is a round with its own warm-up and linear decay (a warm restart) and its own
+    batch order; a finished round is saved as ``out/round-N.pt`` (``out``: a folder under
+    train/cache), and a rerun resumes after
+    the last one saved, so a stopped run loses at most one round."""
     import torch
-    from torch import nn
     torch.set_num_threads(2)
     model = build_model(layers)
-    rng = random.Random(1)
-    plan = []
-    for ep in range(math.ceil(epochs)):
-        b = batches(groups, batch, rng)
-        plan += b[:int(len(b) * min(1.0, epochs - ep))]
+    rounds = math.ceil(epochs)
+    for r in range(1, rounds + 1):
+        saved = out / f"round-{r}.pt"
+        if saved.is_file():
+            if not (out / f"round-{r + 1}.pt").is_file():
+                model.load_state_dict(torch.load(saved))
+                log(f"round {r}: resuming from {saved}")
+            continue
+        b = batches(groups, batch, random.Random(r))
+        plan = b[:int(len(b) * min(1.0, epochs - (r - 1)))]
+        train_round(model, groups, plan, lr, log=lambda m: log(f"round {r}/{rounds} {m}"))
+        torch.save(model.state_dict(), saved)
+    model.eval()
+    return model
+
+
+def train_round(model, groups, plan, lr: float, log=print) -> None:
+    import torch
+    from torch import nn
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     head = [p for n, p in params if not n.startswith("bert.")]
     body = [p for n, p in params if n.startswith("bert.")]
@@ -212,14 +230,16 @@ def train(groups, layers: int, epochs: float, out: Path, log=print, batch: int =
             log(f"step {step}/{len(plan)} loss {np.mean(run[-50:]):.4f} (ranking "
                 f"{np.mean(run_rank[-50:]):.4f}) {seen / el:.0f} pairs/s "
                 f"eta {el / step * (len(plan) - step) / 60:.1f} min")
-        if step % 400 == 0:
-            torch.save(model.state_dict(), out / "checkpoint.pt")
-    model.eval()
-    return model
 
 
 def export(model, out: Path) -> Path:
-    """fp32 ONNX, then int8 dynamic quantisation (onnxruntime); returns the int8 file."""
+    """fp32 ONNX, then int8 dynamic quantisation (onnxruntime); returns the int8 file.
+
+    Weights are quantised per output channel, and the attention products (two activations,
+    whose int8 scale would then depend on the other rows and the padding in the batch) stay
+    fp32: on 300 news dev questions the first-ranked sentence was right for 68.7% in fp32,
+    63.3% with per-tensor int8 everywhere, 66.7% this way (and faster)."""
+    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     enc = encode("how many passengers?", [("It carried 4.2 million passengers.", "Airline traffic")] * 2)
@@ -232,22 +252,29 @@ def export(model, out: Path) -> Path:
         torch.onnx.export(model, args, str(fp32), input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["logit", "start", "end"], dynamic_axes=dyn, opset_version=17,
                           dynamo=False)
+    graph = onnx.load(str(fp32)).graph
+    weights = {w.name for w in graph.initializer}
+    attention = [n.name for n in graph.node if n.op_type == "MatMul" and not weights & set(n.input)]
     int8 = out / "reader-int8.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=attention)
     fp32.unlink()
     return int8
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--squad-fold", default="A", help="SQuAD article fold trained on (A, B or none)")
+    ap.add_argument("--squad-fold", default="none",
+                    help="SQuAD article fold trained on (A, B or none: SQuAD is left to fit the fusion)")
     ap.add_argument("--layers", type=int, default=4,
                     help="encoder layers kept (4: 20 candidates in ~40 ms on 2 cores)")
-    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--epochs", type=float, default=2.0,
+                    help="rounds of one epoch each (resumed from train/cache/rounds-FOLD-LAYERS; delete it "
+                         "after changing the data)")
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
-    ap.add_argument("--selqa-questions", type=int, default=1200,
-                    help="SelQA questions used (out-of-domain; fewer keeps training near 25 min)")
+    ap.add_argument("--selqa-questions", type=int, default=2400,
+                    help="SelQA questions used (2,400: all that have a positive and a negative)")
     ap.add_argument("--limit", type=int, default=0, help="train on this many questions only (smoke test)")
     a = ap.parse_args(argv)
     dumps = {n: load(a.cache / f"{n}.jsonl") for n in ("news", "squad", "selqa")}
@@ -260,9 +287,9 @@ def main(argv=None) -> int:
     print(f"{len(groups)} questions ({pos} answerable), {pairs} pairs, {a.layers} layers, "
           f"{a.epochs} epochs", flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
-    model = train(groups, a.layers, a.epochs, a.out, log=lambda m: print(m, flush=True))
-    import torch
-    torch.save(model.state_dict(), a.out / "checkpoint.pt")
+    rounds = a.cache / f"rounds-{a.squad_fold}-{a.layers}"  # kept out of the package folder
+    rounds.mkdir(parents=True, exist_ok=True)
+    model = train(groups, a.layers, a.epochs, rounds, log=lambda m: print(m, flush=True))
     path = export(model, a.out)
     meta = {"layers": a.layers, "epochs": a.epochs, "squad_fold": a.squad_fold,
             "questions": len(groups), "answerable": pos, "pairs": pairs}
