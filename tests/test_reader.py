@@ -92,3 +92,20 @@ def test_bad_reranker_settings_are_one_line_errors(tmp_path):
     s = Settings(data_dir=tmp_path / "d", reader_model=str(tmp_path / "nowhere"))
     with pytest.raises(QAError, match="QA_READER_MODEL"):
         api.ask("How many prisoners were exchanged?", settings=s)
+
+
+def test_typed_near_misses_need_the_asked_kind_of_number():
+    from qa.rerank import lacks_asked_type
+    call = [("Trump held a one hour call with Zelensky in 2025.", 1.0)]  # numbers, but no height
+    assert lacks_asked_type("How tall is Donald Trump?", call)
+    assert not lacks_asked_type("How tall is the tower?", [("The tower is 324 metres tall.", 1.0)])
+    fee = [("The club paid an undisclosed fee for the 24-year-old in 2023.", 1.0)]
+    assert lacks_asked_type("How much did the club pay for him?", fee)
+    assert not lacks_asked_type("How old is he?", fee)
+    for paid in ("The club paid 40 million euros.", "The club paid $40m.", "It cost £1.2bn."):
+        assert not lacks_asked_type("How much did the club pay?", [(paid, 1.0)]), paid
+    assert lacks_asked_type("How old is the mayor?", [("The mayor, elected in 2019, spoke for 20 minutes.", 1.0)])
+    assert not lacks_asked_type("How old is the mayor?", [("The mayor, 54, spoke.", 1.0)])
+    assert not lacks_asked_type("How many people were hurt?", [("Twelve people were hurt.", 1.0)])
+    assert lacks_asked_type("How many people were hurt?", [("People were hurt.", 0.0)])
+    assert not lacks_asked_type("Who won the vote?", [("Nobody said.", 0.0)])  # not a number
