@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qa.reader import MODEL_DIR, Reader
-from qa.rerank import FEATURES, MIN_RELEVANCE, QUESTION_FEATURES, features, lacks_asked_type, question_features
+from qa.rerank import FEATURES, MIN_RELEVANCE, QUESTION_FEATURES, SURE_RELEVANCE, features, lacks_asked_type, question_features
 from qa.retrieve import confidence
 from train.mine import CACHE, contains, load
 
@@ -145,8 +145,8 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
     order = list(np.argsort(-p))
     best = p[order[0]]
     if abstain:
-        if p_answerable(q, p, card) < card["threshold"] or \
-                confidence(_cand(q["cands"][order[0]], 0, 1)) < MIN_RELEVANCE:
+        relevance = confidence(_cand(q["cands"][order[0]], 0, 1))
+        if relevance < MIN_RELEVANCE or (p_answerable(q, p, card) < card["threshold"] and relevance < SURE_RELEVANCE):
             return [], True
         tf = card["typed_floor"]
         likely = order[:1] + [i for i in order[1:] if tf is not None and p[i] >= tf]
