@@ -55,8 +55,7 @@ def _chosen_by_reader(question: str, ranked: list[Candidate], s: Settings) -> li
     if rerank.abstains(question, ranked, s):
         return []
     card = rerank.reader_for(s).card
-    floor = max(card["cite_floor"], card["cite_ratio"] * ranked[0].prob)
-    return ranked[:1] + [c for c in ranked[1:s.max_citations] if c.prob >= floor]
+    return [ranked[i] for i in rerank.cited([c.prob for c in ranked], card, s.max_citations)]
 
 
 def _span(c: Candidate, question: str, qtype: str | None, qterms: set[str]):

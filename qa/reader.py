@@ -26,7 +26,7 @@ MODEL_FILE = MODEL_DIR / "reader-int8.onnx"
 CARD_FILE = MODEL_DIR / "reader.json"  # fusion weights, threshold, and the model's metrics
 MAX_Q, MAX_S, MAX_T = 32, 72, 16  # token budgets: question, sentence, title
 MAX_SPAN = 16  # tokens
-RUN_BATCH = 5  # rows per model call: rows of like length together pad less (20 rows: ~30% less work)
+RUN_BATCH = 5  # rows per model call: rows of like length together pad less (20 rows: 68 -> 53 ms)
 
 
 @dataclass

@@ -92,17 +92,31 @@ def abstains(question: str, ranked: list[Candidate], settings: Settings) -> bool
     candidate has one."""
     if settings.reranker in ("reader", "fused"):  # ablation rows without abstention
         return not ranked
-    card = reader_for(settings).card
     if not ranked:
         return True
-    relevance = confidence(ranked[0])
-    if relevance < MIN_RELEVANCE or (answerable(ranked, card) < card["threshold"] and relevance < SURE_RELEVANCE):
+    card = reader_for(settings).card
+    return card_abstains(question, card, confidence(ranked[0]), answerable(ranked, card),
+                         [(c.prob, c.text, c.features["typed"]) for c in ranked])
+
+
+def card_abstains(question: str, card: dict, relevance: float, p_answerable: float,
+                  ranked: list[tuple[float, str, float]]) -> bool:
+    """The card's abstention rules on plain values (``ranked``: (prob, text, typed feature),
+    most likely first), shared by run time and ``train.fit``."""
+    if relevance < MIN_RELEVANCE or (p_answerable < card["threshold"] and relevance < SURE_RELEVANCE):
         return True
     floor = card["typed_floor"]  # None: the typed rule is off
     if floor is None:
         return False
-    likely = ranked[:1] + [c for c in ranked[1:] if c.prob >= floor]
-    return lacks_asked_type(question, [(c.text, c.features["typed"]) for c in likely])
+    likely = ranked[:1] + [r for r in ranked[1:] if r[0] >= floor]
+    return lacks_asked_type(question, [(text, typed) for _, text, typed in likely])
+
+
+def cited(probs: list[float], card: dict, most: int) -> list[int]:
+    """Which of the candidates (their probabilities, most likely first) an answer cites: the
+    first, and up to ``most`` in all that are likely enough next to it."""
+    floor = max(card["cite_floor"], card["cite_ratio"] * probs[0])
+    return [0] + [i for i in range(1, min(most, len(probs))) if probs[i] >= floor]
 
 
 def lacks_asked_type(question: str, likely: list[tuple[str, float]]) -> bool:

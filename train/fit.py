@@ -29,7 +29,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from qa.reader import MODEL_DIR, Reader
-from qa.rerank import FEATURES, MIN_RELEVANCE, QUESTION_FEATURES, SURE_RELEVANCE, features, lacks_asked_type, question_features
+from qa.rerank import FEATURES, QUESTION_FEATURES, card_abstains, cited, features, question_features
 from qa.retrieve import confidence
 from train.mine import CACHE, contains, load
 
@@ -143,17 +143,11 @@ def decide(q: dict, p: np.ndarray, card: dict, abstain: bool = True):
     if not q["cands"]:
         return [], True
     order = list(np.argsort(-p))
-    best = p[order[0]]
-    if abstain:
-        relevance = confidence(_cand(q["cands"][order[0]], 0, 1))
-        if relevance < MIN_RELEVANCE or (p_answerable(q, p, card) < card["threshold"] and relevance < SURE_RELEVANCE):
-            return [], True
-        tf = card["typed_floor"]
-        likely = order[:1] + [i for i in order[1:] if tf is not None and p[i] >= tf]
-        if tf is not None and lacks_asked_type(q["q"], [(q["cands"][i]["text"], q["cands"][i]["features"]["typed"]) for i in likely]):
-            return [], True
-    floor = max(card["cite_floor"], card["cite_ratio"] * best)
-    return order[:1] + [i for i in order[1:3] if p[i] >= floor], False
+    if abstain and card_abstains(q["q"], card, confidence(_cand(q["cands"][order[0]], 0, 1)),
+                                 p_answerable(q, p, card),
+                                 [(p[i], q["cands"][i]["text"], q["cands"][i]["features"]["typed"]) for i in order]):
+        return [], True
+    return [order[i] for i in cited([float(p[i]) for i in order], card, 3)], False
 
 
 def metrics(questions: list[dict], fusion: dict | None, card: dict, abstain: bool = True) -> dict:
