@@ -1,4 +1,5 @@
-"""Check every label of the news QA set written here (train/data/news/*.jsonl).
+"""Check every label of the news QA sets written here (train/data/news/*.jsonl, and the longer
+real-news-shaped train/data/news_v3/*.jsonl).
 
 One article per line:
   {"id": "pol-001", "beat": "politics", "title": ..., "site": ..., "published": "2025-03-19",
@@ -7,8 +8,12 @@ One article per line:
                   "type": "how many|how much|who|when|where|what|which|why|how"}],
    "near_miss": [{"q": ..., "type": ..., "why": <what the article lacks>}]}
 
+v3 articles also carry "event" (the articles of other outlets on the same event share it),
+"format", each question a "style" (short|paraphrase|deep|confuser), and each near-miss may carry
+"withheld" (the article says the detail is withheld) and "near" (a verbatim sentence of it).
+
 Checks: the sentence is one sentence of the article as the product splits it, the answer is
-inside that sentence, ids are unique, sizes are in range. Prints one line per problem and a
+inside that sentence, ids are unique, sizes are in range (12-45 sentences; 12-150 in v3). Prints one line per problem and a
 summary; exit status 1 when anything is wrong. Usage: python -m train.check_data [FILES...]
 """
 
@@ -22,6 +27,8 @@ from pathlib import Path
 from index.sentences import split_sentences
 
 DATA = Path(__file__).resolve().parent / "data" / "news"
+V3 = DATA.parent / "news_v3"
+STYLES = {"short", "paraphrase", "deep", "confuser"}
 TYPES = {"how many", "how much", "who", "when", "where", "what", "which", "why", "how"}
 
 
@@ -34,8 +41,12 @@ def check_article(a: dict) -> list[str]:
         return errs
     sents = split_sentences(a["text"])
     texts = {s.text for s in sents}
-    if not 12 <= len(sents) <= 45:
-        errs.append(f"{len(sents)} sentences (want 12-45)")
+    v3 = "event" in a
+    most = 150 if v3 else 45
+    if not 12 <= len(sents) <= most:
+        errs.append(f"{len(sents)} sentences (want 12-{most})")
+    if v3 and a.get("format") is None:
+        errs.append("missing field 'format'")
     for n, q in enumerate(a["questions"]):
         if not q.get("q", "").strip().endswith("?"):
             errs.append(f"question {n}: 'q' must be a question ending in '?'")
@@ -45,11 +56,15 @@ def check_article(a: dict) -> list[str]:
             errs.append(f"question {n}: answer {q.get('answer')!r} is not inside its sentence")
         if q.get("type") not in TYPES:
             errs.append(f"question {n}: type {q.get('type')!r} not in {sorted(TYPES)}")
+        if v3 and q.get("style") not in STYLES:
+            errs.append(f"question {n}: style {q.get('style')!r} not in {sorted(STYLES)}")
     for n, q in enumerate(a["near_miss"]):
         if not q.get("q", "").strip().endswith("?") or not q.get("why"):
             errs.append(f"near_miss {n}: needs 'q' ending in '?' and 'why'")
         if q.get("type") not in TYPES:
             errs.append(f"near_miss {n}: type {q.get('type')!r} not in {sorted(TYPES)}")
+        if q.get("near") and q["near"] not in texts:
+            errs.append(f"near_miss {n}: 'near' is not one sentence of the text: {q['near']!r:.90}")
     return errs
 
 
@@ -66,7 +81,7 @@ def load(files: list[Path]) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    files = [Path(p) for p in argv] or sorted(DATA.glob("*.jsonl"))
+    files = [Path(p) for p in argv] or sorted(DATA.glob("*.jsonl")) + sorted(V3.glob("*.jsonl"))
     arts = load(files)
     bad = 0
     ids = Counter(a.get("id") for a in arts)
