@@ -19,8 +19,8 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Answer, Article, FeedPoll, QAError, Scope, UnavailableError
 from qa import extractive, generative
-from qa.rerank import rerank
-from qa.retrieve import Candidate, retrieve
+from qa.rerank import keeps_context, rerank
+from qa.retrieve import Candidate, retrieve, retrieval_query
 
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 
@@ -81,9 +81,20 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     choice = llm if llm is not None else s.llm
 
     def search(query: str, history: list[str] = past):
-        found = retrieve(store, query, history=history, scope=scope,
-                         limit=s.rerank_top if s.reranker != "off" else 10)
-        return rerank(query, distinct(found), s)
+        def ranked(turns: list[str]) -> list[Candidate]:
+            found = retrieve(store, query, history=turns, scope=scope,
+                             limit=s.rerank_top if s.reranker != "off" else 10)
+            return rerank(query, distinct(found), s)
+        if not history or retrieval_query(query, history) == query:
+            return ranked(history)
+        # A short question may lean on the previous one ("and how many were injured?") or
+        # stand alone ("how long was the call?"): the reader reads it both ways, and the
+        # previous question's article decides (qa.rerank.keeps_context).
+        before = retrieve(store, history[-1], scope=scope, limit=1)
+        with_context, alone = ranked(history), ranked([])
+        if keeps_context(query, with_context, alone, before[0].article_id if before else None, s):
+            return with_context
+        return alone
 
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
         answer = generative.ask(q, history, search, s, choice, on_token)

@@ -32,6 +32,8 @@ MIN_RELEVANCE = 0.25
 # ...and a first sentence holding (nearly) all of them is not overruled by the abstention model
 # (on the calibration articles the model then abstains on 16.0% of near-miss questions, not 16.6%)
 SURE_RELEVANCE = 0.95
+# see keeps_context; chosen on follow-up pairs of the calibration articles (train.followups)
+CONTEXT_RATIO = 0.5
 
 
 @lru_cache(maxsize=4)
@@ -97,6 +99,33 @@ def abstains(question: str, ranked: list[Candidate], settings: Settings) -> bool
     card = reader_for(settings).card
     return card_abstains(question, card, confidence(ranked[0]), answerable(ranked, card),
                          [(c.prob, c.text, c.features["typed"]) for c in ranked])
+
+
+def keeps_context(question: str, with_context: list[Candidate], alone: list[Candidate],
+                  previous_article: str | None, settings: Settings) -> bool:
+    """Read a short question with the previous one (``with_context``) or alone? With it when,
+    so read, a sentence of the previous question's article is at least ``CONTEXT_RATIO`` as
+    likely to answer as the best sentence found for the question alone ("and who finished
+    second?" is answered there; "how long was the call?" after an unrelated question is not),
+    unless only the question alone is answered."""
+    if not alone:
+        return True
+    if _answers(question, alone, settings) and not _answers(question, with_context, settings):
+        return False
+    likely = [_likelihood(c) for c in with_context if c.article_id == previous_article]
+    return bool(likely) and max(likely) >= CONTEXT_RATIO * _likelihood(alone[0])
+
+
+def _answers(question: str, ranked: list[Candidate], settings: Settings) -> bool:
+    if not ranked:
+        return False
+    if ranked[0].prob is None:  # the reader is off
+        return confidence(ranked[0]) >= settings.min_confidence
+    return not abstains(question, ranked, settings)
+
+
+def _likelihood(c: Candidate) -> float:
+    return c.prob if c.prob is not None else c.score
 
 
 def card_abstains(question: str, card: dict, relevance: float, p_answerable: float,

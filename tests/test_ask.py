@@ -48,6 +48,18 @@ def test_follow_up_uses_history(seeded_settings):
     assert alone.abstained or "lasted about an hour" not in alone.citations[0].sentence
 
 
+def test_complete_short_question_after_another_is_read_alone(seeded_settings):
+    """"how long was the call?" has too few words not to be taken for a follow-up; glued to the
+    previous question it finds the prisoner exchange, read alone it finds the call's length."""
+    prev = ["How many prisoners were exchanged?"]
+    ans = api.ask("how long was the call?", settings=seeded_settings, history=prev)
+    assert not ans.abstained and "lasted about an hour" in ans.citations[0].sentence
+    # a question that leans on the previous one still reads it
+    ans = api.ask("and how many were released?", settings=seeded_settings,
+                  history=["What did Kyiv and Moscow exchange?"])
+    assert not ans.abstained and "175 prisoners" in ans.citations[0].sentence
+
+
 def test_article_filter_and_unknown_id(seeded_settings, tmp_path):
     from index.settings import Settings
     other = tmp_path / "other.txt"

@@ -118,6 +118,14 @@ def test_earlier_turns_are_the_history(client, model):
     assert text.startswith("It lasted about an hour [1].") and citations[0]["sentence"] == CALL
 
 
+def test_complete_short_question_after_another_is_answered(client):
+    """Offline, "how long was the call?" after the prisoner question is read on its own."""
+    text, citations = ask(client, "how long was the call?", stream=False, history=[
+        {"role": "user", "content": "How many prisoners were exchanged?"},
+        {"role": "assistant", "content": SEED_SENTENCE + " [1]"}])
+    assert text.startswith(CALL + " [1]") and citations[0]["sentence"] == CALL
+
+
 def test_models_lists_qa_news(client):
     assert [m.id for m in client.models.list()] == ["qa-news"]
 
