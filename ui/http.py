@@ -18,14 +18,16 @@ from typing import Callable, Iterator
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 import qa
 from index.settings import Settings
 from index.types import Answer, Article, NotFoundError, QAError, UnavailableError
 from ui.answering import Slots, stream_answer
+from ui.ops import count_ingested, mark_error
 from ui.schemas import AddArticles, AddedArticles, ArticlePage, AskRequest, ErrorReply
 
 PREFIX = "/api/v1"
@@ -33,6 +35,7 @@ DOCS = PREFIX + "/docs"
 # A question is cut at 2,000 characters; 1 MB leaves room for a long conversation's history.
 MAX_ASK_BYTES = 1_000_000
 ERRORS = {s: {"model": ErrorReply} for s in (400, 401, 404, 503)}
+TOO_LARGE = {413: {"model": ErrorReply, "description": "The body is over the size limit."}}
 log = logging.getLogger("qa.http")
 
 
@@ -72,7 +75,7 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
                   dependencies=[Depends(bearer(token))] if token else [])
 
     @r.post("/ask", summary="Answer a question, citing sentences",
-            responses={200: {"model": Answer, "description": "The answer (`Answer.to_dict()`); "
+            responses={**TOO_LARGE, 200: {"model": Answer, "description": "The answer (`Answer.to_dict()`); "
                              "with `stream: true`, `text/event-stream` events `delta` {text}, then "
                              "`answer` (this object, whose text is the one to keep) or `error` "
                              "{error}.",
@@ -99,12 +102,13 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         return JSONResponse(dataclasses.asdict(qa.get_article(article_id, settings=settings)))
 
     @r.post("/articles", status_code=201, response_model=AddedArticles,
-            responses={413: {"model": ErrorReply}},
+            responses=TOO_LARGE,
             summary="Add an article from a URL, or records {title, text, url?, published?}")
     def add_route(req: AddArticles):
         added = qa.ingest(req.sources(), settings=settings)
         if not added:
             raise QAError("nothing was added: the text holds no sentence.")
+        count_ingested(len(added))
         return {"articles": [a.to_dict(with_text=False) for a in added]}
 
     @r.delete("/articles/{article_id}", summary="Delete an article and all its records")
@@ -137,12 +141,28 @@ def answer_events(items: Iterator[str | Answer]) -> Iterator[str]:
 
 
 def unknown_path(r: APIRouter, prefix: str) -> None:
-    """A JSON 404 for any other path under ``prefix`` (which the page would otherwise get)."""
-    @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    """Any other request under ``prefix`` (which the page would otherwise get): a JSON 405 with
+    ``Allow`` when the path is an endpoint's but the method is not, OPTIONS answered with the
+    path's methods, else a JSON 404."""
+    @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                  include_in_schema=False)
     def unknown(request: Request, path: str):
+        allowed = allowed_methods(request)
+        if allowed and request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        if allowed:
+            raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}; "
+                                     f"use {' or '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
         raise HTTPException(404, f"no endpoint {request.method} {prefix}/{path}; the endpoints "
                                  f"are listed at {DOCS}.")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the API's schema documents for this request's path (Starlette alone would
+    name only the first matching route's)."""
+    paths = request.app.openapi()["paths"]  # built once, then cached by FastAPI
+    return sorted(m.upper() for template, ops in paths.items()
+                  if compile_path(template)[0].fullmatch(request.url.path) for m in ops)
 
 
 # --- errors: one line of JSON each ---
@@ -167,14 +187,17 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, e: QAError):
+        mark_error(request.scope, e)
         return error_response(request, status_of(e), str(e))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, e: RequestValidationError):
+        mark_error(request.scope, e)
         return error_response(request, 400, validation_message(e.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException):
+        mark_error(request.scope, e)
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
         return error_response(request, e.status_code, message, getattr(e, "headers", None))
 
