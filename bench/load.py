@@ -6,7 +6,7 @@ every user asking back to back, half through POST /api/v1/ask and half through
 POST /v1/chat/completions, users spread over the replicas round-robin. Reports req/s, p50/p95
 and failures per endpoint. Writes bench/results/load.json.
 
-    python bench/load.py [--replicas 1,2] [--users 1,8,32] [--time 30] [--articles 100]
+    python bench/load.py [--replicas 1,2] [--users 1,8,32] [--time 30] [--articles 100] [--name load]
 
 The replicas get this process's environment, so they share whatever stores it names:
 QA_CHROMA_URL (a Chroma server) and, once the PostgreSQL catalog lands, QA_DATABASE_URL.
@@ -67,11 +67,13 @@ def main() -> None:
     ap.add_argument("--time", type=int, default=30, help="seconds per run")
     ap.add_argument("--articles", type=int, default=100)
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--name", default="load", help="results in bench/results/NAME.json")
     args = ap.parse_args()
     replicas = [int(x) for x in args.replicas.split(",")]
     users = [int(x) for x in args.users.split(",")]
-    run = common.Run("load", replicas=replicas, users=users, seconds=args.time, articles=args.articles)
+    run = common.Run(args.name, replicas=replicas, users=users, seconds=args.time, articles=args.articles)
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-load-"))
+    work.mkdir(parents=True, exist_ok=True)
     chroma = None
     if max(replicas) > 1 and not os.environ.get("QA_CHROMA_URL") and not os.environ.get("QA_DATABASE_URL"):
         port = free_port()

@@ -60,6 +60,7 @@ ERRORS = Counter("qa_errors", "Error responses by status and kind (the exception
                  ["status", "kind"])
 
 OPS_TAG = "operations"
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}  # others: "other"
 _PASSWORD_IN_URL = re.compile(r"(://[^/@\s:]+):[^/@\s]*@")
 
 
@@ -158,7 +159,7 @@ class Observe:
 def record(scope: dict, status: int, ms: float) -> None:
     method = scope.get("method", "")
     route = getattr(scope.get("route"), "path", None) or "other"  # a template: bounded labels
-    REQUESTS.labels(method, route, str(status)).inc()
+    REQUESTS.labels(method if method in METHODS else "other", route, str(status)).inc()
     if status >= 400:
         ERRORS.labels(str(status), scope.get("qa.error_kind", "HTTPException")).inc()
     if access_log.isEnabledFor(logging.INFO):
@@ -171,7 +172,9 @@ def record(scope: dict, status: int, ms: float) -> None:
 
 
 def log_to_stderr() -> None:
-    """Access-log lines on stderr as they are (JSON), apart from the ``qa:`` messages."""
+    """Access-log lines on stderr as they are (JSON), apart from the ``qa:`` messages (once)."""
+    if access_log.handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     access_log.addHandler(handler)

@@ -193,10 +193,10 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth: 
         open_browser: bool = True, page: bool = True) -> None:
     """Serve until interrupted (blocks)."""
     logging.basicConfig(level=logging.WARNING, format="qa: %(message)s")
+    server, url = start(settings, host=host, port=port, auth=auth, page=page)
     if settings.access_log if settings.access_log is not None else not page:
         from ui import ops
         ops.log_to_stderr()
-    server, url = start(settings, host=host, port=port, auth=auth, page=page)
     what = "the chat page at " + url if page else "the API at " + url.rstrip("/") + "/api/v1"
     print(f"qa: serving {what} (docs: {url.rstrip('/')}{API_DOCS}; OpenAI-compatible: "
           f"{url}v1; Ctrl+C to stop)", file=sys.stderr, flush=True)
