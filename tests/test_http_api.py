@@ -111,6 +111,7 @@ def test_unknown_ids_and_paths_are_404(http):
     r = http.put("/articles/nope", json={})
     assert_error(r, 405, "use DELETE or GET")
     assert r.headers["allow"] == "DELETE, GET"
+    assert http.request("QUERY", "/ask").headers["allow"] == "POST"  # any method, even a new one
     r = http.options("/articles/nope")  # every method of the path, not only the first route's
     assert r.status_code == 204 and r.headers["allow"] == "DELETE, GET, OPTIONS"
 

@@ -50,6 +50,9 @@ def test_health_and_readiness_need_no_token(server):
     r = httpx.get(server + "readyz")
     assert r.status_code == 200 and r.json() == {"status": "ready"}
     assert httpx.get(server + "api/v1/articles").status_code == 401  # the API still wants it
+    r = httpx.put(server + "healthz")  # under `qa chat` too, where the page serves other paths
+    assert r.status_code == 405 and r.headers["allow"] == "GET" and "use GET" in r.json()["error"]
+    assert httpx.options(server + "metrics").headers["allow"] == "GET, OPTIONS"
 
 
 def test_metrics_count_asks_errors_and_ingests(server):

@@ -141,28 +141,43 @@ def answer_events(items: Iterator[str | Answer]) -> Iterator[str]:
 
 
 def unknown_path(r: APIRouter, prefix: str) -> None:
-    """Any other request under ``prefix`` (which the page would otherwise get): a JSON 405 with
-    ``Allow`` when the path is an endpoint's but the method is not, OPTIONS answered with the
-    path's methods, else a JSON 404."""
-    @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    """A JSON 404 for any other path under ``prefix`` (which the page would otherwise get)."""
+    @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                  include_in_schema=False)
     def unknown(request: Request, path: str):
-        allowed = allowed_methods(request)
-        if allowed and request.method == "OPTIONS":
-            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
-        if allowed:
-            raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}; "
-                                     f"use {' or '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
         raise HTTPException(404, f"no endpoint {request.method} {prefix}/{path}; the endpoints "
                                  f"are listed at {DOCS}.")
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """The methods the API's schema documents for this request's path (Starlette alone would
-    name only the first matching route's)."""
-    paths = request.app.openapi()["paths"]  # built once, then cached by FastAPI
-    return sorted(m.upper() for template, ops in paths.items()
-                  if compile_path(template)[0].fullmatch(request.url.path) for m in ops)
+class MethodCheck:
+    """ASGI middleware: a documented path asked with a method the schema does not list for it
+    gets a JSON 405 with ``Allow`` (OPTIONS: 204 and the path's methods), whatever the method
+    (PUT, TRACE, QUERY...). Routing alone would answer the first matching route's methods only,
+    and under `qa chat` the page mounted at / would answer 404."""
+
+    def __init__(self, app, openapi: Callable[[], dict]) -> None:
+        self.app = app
+        self.openapi = openapi  # FastAPI builds the schema once, after every route is added
+        self.paths: list[tuple] | None = None
+
+    def allowed(self, path: str) -> list[str]:
+        if self.paths is None:
+            self.paths = [(compile_path(t)[0], {m.upper() for m in ops})
+                          for t, ops in self.openapi()["paths"].items()]
+        return sorted(set().union(*(ms for rx, ms in self.paths if rx.fullmatch(path))))
+
+    async def __call__(self, scope, receive, send) -> None:
+        allowed = self.allowed(scope["path"]) if scope["type"] == "http" else []
+        method = scope.get("method", "")
+        if not allowed or method in allowed:
+            return await self.app(scope, receive, send)
+        if method == "OPTIONS":
+            reply = Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        else:
+            message = f"{method} is not allowed on {scope['path']}; use {' or '.join(allowed)}."
+            reply = JSONResponse(error_body(scope["path"], message, 405), 405,
+                                 headers={"Allow": ", ".join(allowed)})
+        await reply(scope, receive, send)
 
 
 # --- errors: one line of JSON each ---
@@ -181,7 +196,8 @@ def error_response(request: Request, status: int, message: str, headers=None) ->
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The error handlers and the body limits; the routers come separately."""
+    """The error handlers, the body limits and the method check; the routers come separately."""
+    app.add_middleware(MethodCheck, openapi=app.openapi)
     app.add_middleware(BodyLimit, limits=[(PREFIX + "/articles", int(settings.max_file_mb * 1e6)),
                                           (PREFIX + "/", MAX_ASK_BYTES), ("/v1/", MAX_ASK_BYTES)])
 
