@@ -55,20 +55,23 @@ def seed_dir(tmp: Path) -> Path:
 
 
 def start(command: str, data_dir: Path, seeds: Path, **env) -> tuple[subprocess.Popen, str]:
-    """`qa chat` / `qa serve` on a free loopback port; returns once it has answered an ask."""
+    """`qa chat` / `qa serve` on a free loopback port; returns once it has answered an ask. Its
+    stderr (`qa serve` writes an access-log line per request) goes to DATA_DIR.PORT.log: a pipe
+    no one reads would fill and stall the server."""
     import httpx
     port = free_port()
+    log = data_dir.with_name(f"{data_dir.name}.{port}.log")
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": str(seeds),
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
            **env}
     args = [sys.executable, "-m", "qa", command, "--port", str(port)]
     proc = subprocess.Popen(args + (["--no-browser"] if command == "chat" else []), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=common.REPO)
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"), cwd=common.REPO)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"qa {command} exited: {proc.stderr.read().decode()[-800:]}")
+            raise SystemExit(f"qa {command} exited: {log.read_text()[-800:]}")
         try:
             if httpx.get(url + "api/v1/articles", timeout=30).status_code == 200:
                 return proc, url

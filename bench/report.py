@@ -188,6 +188,31 @@ def sections() -> list[str]:
                 f"takes {r['params']['delay_s']:g} s per reply; `qa chat` serving:", "",
                 common.table(gen, ["door", "QA_CONCURRENCY", "all 16 answered in", "p50 ms", "p95 ms",
                                    "right answers", "model calls at once (most)", "load"]), ""]
+    for name in ("load_1replica", "load_2replicas"):
+        if r := load(name):
+            rows = [[x["replicas"], x["users"], e, x[e]["req_s"], x[e]["p50_ms"], x[e]["p95_ms"],
+                     x[e]["requests"], x[e]["failures"], x["load"]]
+                    for x in r["runs"] for e in ("POST /api/v1/ask", "POST /v1/chat/completions", "Aggregated")]
+            out += [f"### Load: locust against `qa serve` replicas (`bench/load.py`, {name})", "", ctx(r), "",
+                    f"{r['params']['articles']} articles; stores: {r['stores']}; each user asks back to "
+                    f"back for {r['params']['seconds']} s, half through each endpoint, access log on.", "",
+                    common.table(rows, ["replicas", "users", "endpoint", "req/s", "p50 ms", "p95 ms",
+                                        "requests", "failures", "load"]), ""]
+    if r := load("sizing"):
+        g, p = r["ingest"], r["probe"]
+        out += ["### Sizing: news-length articles (`bench/sizing.py`)", "", ctx(r), "",
+                common.table([
+                    ["articles x sentences", f"{g['articles']} x {g['sentences_per_article']} = {g['sentences']:,} "
+                     f"sentences, {g['vectors']:,} vectors", f"{g['words_per_article']} words an article"],
+                    ["ingest", f"{g['wall_s']} s wall, {g['cpu_s']} CPU s", f"{g['cpu_s_per_article']} CPU s an "
+                     f"article; {g['sentences_per_cpu_s']} sentences per CPU s; peak RSS {g['peak_rss_mb']} MB; "
+                     f"load {g['load']}"],
+                    ["disk", f"catalog {g['disk_mb']['catalog']} MB, Chroma {g['disk_mb']['chroma']} MB",
+                     f"{g['disk_kb_per_article']['catalog']} + {g['disk_kb_per_article']['chroma']} KB an article "
+                     f"(catalog with its write-ahead log); Chroma {g['chroma_bytes_per_vector']} bytes a vector"],
+                    ["a fresh process asking", f"p50 {p['ask']['p50_ms']} ms, p95 {p['ask']['p95_ms']} ms",
+                     f"RSS {p['rss_mb']} MB; store open in {p['open_store_s']} s; load {p['load']}"],
+                ], ["what", "result", "detail"]), ""]
     return out
 
 

@@ -81,6 +81,10 @@ class Settings:
     auth: str = field(default="", repr=False)
     # QA_API_TOKEN: the bearer token the HTTP API requires (Authorization: Bearer TOKEN).
     api_token: str = field(default="", repr=False)
+    # QA_ACCESS_LOG: 1 writes one JSON line per HTTP request to stderr (time, method, path,
+    # status, ms, client), 0 none; unset: on for `qa serve` (a service's log), off for `qa chat`
+    # (a desktop terminal would fill with the page's own requests).
+    access_log: bool | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

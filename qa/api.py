@@ -48,6 +48,26 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
     return store
 
 
+def check_ready(settings: Settings | None = None) -> None:
+    """Raise ``UnavailableError`` unless the catalog and the vector store answer now: a load
+    balancer's readiness probe. Opens the store if no one has (as the first ask would) but never
+    waits behind another thread that is opening or seeding it: a probe must answer quickly."""
+    s = settings or Settings.from_env()
+    store = _stores.get((str(s.data_dir), s.chroma_url, s.embed_model))
+    if store is None:
+        if _lock.locked():
+            raise UnavailableError("the index is still opening; try again in a few seconds.")
+        store = open_store(s)
+    try:
+        store.catalog.get_meta("index_id")  # one row: reaches the catalog, costs nothing
+        store.vectors.count()  # Chroma keeps the count: reaches the server, scans nothing
+    except QAError:
+        raise
+    except Exception as e:  # a database driver's own error types: all mean "not reachable"
+        raise UnavailableError(f"the index is not answering ({type(e).__name__}: "
+                               f"{str(e).splitlines()[0][:200] if str(e) else ''}).") from None
+
+
 def close_store(settings: Settings) -> None:
     """Forget the cached store for these settings (e.g. before deleting its folder)."""
     with _lock:
@@ -164,7 +184,15 @@ def user_turns(history: Iterable | None) -> list[str]:
                     out.append(c)
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             out.append(turn[0])
-    return [clean_question(t) for t in out if t and t.strip()]
+    return [q for q in map(_turn_text, out) if q]
+
+
+def _turn_text(turn: str) -> str:
+    """An earlier question, cleaned; "" for one with nothing in it (skipped, not refused)."""
+    try:
+        return clean_question(turn)
+    except QAError:
+        return ""
 
 
 def ingest(sources: str | dict | Iterable[str | dict], *, settings: Settings | None = None,

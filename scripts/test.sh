@@ -8,9 +8,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver >/dev/null
 fi
-# llama-cpp-python builds from source (about 7 minutes the first time, cached by pip after);
-# GGML_NATIVE=OFF keeps the cached wheel valid on other CPUs.
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+# llama-cpp-python builds from source, portable (about 7 minutes the first time; see setup.sh).
 bash scripts/setup.sh test,llamacpp
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
 exec .venv/bin/python -m pytest "$@"

@@ -104,7 +104,16 @@ def test_unknown_ids_and_paths_are_404(http):
     assert_error(http.get("/articles/nope"), 404, "no article with id 'nope'")
     assert_error(http.delete("/articles/nope"), 404, "no article with id 'nope'")
     assert_error(http.get("/nothing"), 404, "no endpoint GET /api/v1/nothing", "/api/v1/docs")
-    assert_error(http.get("/ask"), 404, "no endpoint GET /api/v1/ask")  # not the page's 404
+    # an endpoint's path with another method: 405 naming the methods (not the page's 404)
+    r = http.get("/ask")
+    assert_error(r, 405, "GET is not allowed on /api/v1/ask; use POST")
+    assert r.headers["allow"] == "POST"
+    r = http.put("/articles/nope", json={})
+    assert_error(r, 405, "use DELETE or GET")
+    assert r.headers["allow"] == "DELETE, GET"
+    assert http.request("QUERY", "/ask").headers["allow"] == "POST"  # any method, even a new one
+    r = http.options("/articles/nope")  # every method of the path, not only the first route's
+    assert r.status_code == 204 and r.headers["allow"] == "DELETE, GET, OPTIONS"
 
 
 def test_bodies_over_the_limits_are_413(http):

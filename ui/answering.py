@@ -13,6 +13,7 @@ import threading
 from typing import Callable, Iterator
 
 from index.types import Answer
+from ui.ops import observe_ask
 
 _DONE = object()
 
@@ -24,6 +25,7 @@ class Slots:
         self.size = n
         self._sem = threading.BoundedSemaphore(n)
 
+    @observe_ask  # counted and timed in /metrics, the wait for a slot included
     def ask(self, *args, **kwargs) -> Answer:
         """``qa.ask`` in a slot (looked up at each call, so a test can watch it)."""
         import qa

@@ -15,6 +15,7 @@ from index.loading import HTML_EXT, TEXT_EXT, parse
 import qa
 from index.settings import Settings
 from index.types import Article, Document, QAError
+from ui.ops import count_ingested
 from ui.render import origin
 
 log = logging.getLogger("qa.ui")
@@ -64,7 +65,9 @@ def count(settings: Settings) -> int:
 
 
 def _added(articles: list[Article], errors: list[str]) -> str:
-    """One status line; a feed's hundred articles are counted, not listed."""
+    """One status line; a feed's hundred articles are counted, not listed. Every add action
+    ends here, so this is also where the page's ingests are counted for /metrics."""
+    count_ingested(len(articles))
     if len(articles) <= 3:
         parts = [f"Added “{a.title}” ({len(a.sentences)} sentences)." for a in articles]
     else:

@@ -18,14 +18,16 @@ from typing import Callable, Iterator
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 import qa
 from index.settings import Settings
 from index.types import Answer, Article, NotFoundError, QAError, UnavailableError
 from ui.answering import Slots, stream_answer
+from ui.ops import count_ingested, mark_error
 from ui.schemas import AddArticles, AddedArticles, ArticlePage, AskRequest, ErrorReply
 
 PREFIX = "/api/v1"
@@ -33,6 +35,7 @@ DOCS = PREFIX + "/docs"
 # A question is cut at 2,000 characters; 1 MB leaves room for a long conversation's history.
 MAX_ASK_BYTES = 1_000_000
 ERRORS = {s: {"model": ErrorReply} for s in (400, 401, 404, 503)}
+TOO_LARGE = {413: {"model": ErrorReply, "description": "The body is over the size limit."}}
 log = logging.getLogger("qa.http")
 
 
@@ -72,7 +75,7 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
                   dependencies=[Depends(bearer(token))] if token else [])
 
     @r.post("/ask", summary="Answer a question, citing sentences",
-            responses={200: {"model": Answer, "description": "The answer (`Answer.to_dict()`); "
+            responses={**TOO_LARGE, 200: {"model": Answer, "description": "The answer (`Answer.to_dict()`); "
                              "with `stream: true`, `text/event-stream` events `delta` {text}, then "
                              "`answer` (this object, whose text is the one to keep) or `error` "
                              "{error}.",
@@ -99,12 +102,13 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         return JSONResponse(dataclasses.asdict(qa.get_article(article_id, settings=settings)))
 
     @r.post("/articles", status_code=201, response_model=AddedArticles,
-            responses={413: {"model": ErrorReply}},
+            responses=TOO_LARGE,
             summary="Add an article from a URL, or records {title, text, url?, published?}")
     def add_route(req: AddArticles):
         added = qa.ingest(req.sources(), settings=settings)
         if not added:
             raise QAError("nothing was added: the text holds no sentence.")
+        count_ingested(len(added))
         return {"articles": [a.to_dict(with_text=False) for a in added]}
 
     @r.delete("/articles/{article_id}", summary="Delete an article and all its records")
@@ -145,6 +149,37 @@ def unknown_path(r: APIRouter, prefix: str) -> None:
                                  f"are listed at {DOCS}.")
 
 
+class MethodCheck:
+    """ASGI middleware: a documented path asked with a method the schema does not list for it
+    gets a JSON 405 with ``Allow`` (OPTIONS: 204 and the path's methods), whatever the method
+    (PUT, TRACE, QUERY...). Routing alone would answer the first matching route's methods only,
+    and under `qa chat` the page mounted at / would answer 404."""
+
+    def __init__(self, app, openapi: Callable[[], dict]) -> None:
+        self.app = app
+        self.openapi = openapi  # FastAPI builds the schema once, after every route is added
+        self.paths: list[tuple] | None = None
+
+    def allowed(self, path: str) -> list[str]:
+        if self.paths is None:
+            self.paths = [(compile_path(t)[0], {m.upper() for m in ops})
+                          for t, ops in self.openapi()["paths"].items()]
+        return sorted(set().union(*(ms for rx, ms in self.paths if rx.fullmatch(path))))
+
+    async def __call__(self, scope, receive, send) -> None:
+        allowed = self.allowed(scope["path"]) if scope["type"] == "http" else []
+        method = scope.get("method", "")
+        if not allowed or method in allowed:
+            return await self.app(scope, receive, send)
+        if method == "OPTIONS":
+            reply = Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        else:
+            message = f"{method} is not allowed on {scope['path']}; use {' or '.join(allowed)}."
+            reply = JSONResponse(error_body(scope["path"], message, 405), 405,
+                                 headers={"Allow": ", ".join(allowed)})
+        await reply(scope, receive, send)
+
+
 # --- errors: one line of JSON each ---
 
 def error_body(path: str, message: str, status: int) -> dict:
@@ -161,20 +196,24 @@ def error_response(request: Request, status: int, message: str, headers=None) ->
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The error handlers and the body limits; the routers come separately."""
+    """The error handlers, the body limits and the method check; the routers come separately."""
+    app.add_middleware(MethodCheck, openapi=app.openapi)
     app.add_middleware(BodyLimit, limits=[(PREFIX + "/articles", int(settings.max_file_mb * 1e6)),
                                           (PREFIX + "/", MAX_ASK_BYTES), ("/v1/", MAX_ASK_BYTES)])
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, e: QAError):
+        mark_error(request.scope, e)
         return error_response(request, status_of(e), str(e))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, e: RequestValidationError):
+        mark_error(request.scope, e)
         return error_response(request, 400, validation_message(e.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException):
+        mark_error(request.scope, e)
         message = e.detail if isinstance(e.detail, str) else str(e.detail)
         return error_response(request, e.status_code, message, getattr(e, "headers", None))
 

@@ -23,11 +23,17 @@ from index.types import Answer, NotFoundError, QAError
 from ui.answering import Slots, stream_answer
 from ui.http import bearer, error_body, started, unknown_path
 from ui.render import position
-from ui.schemas import ChatMessage, ChatRequest
+from ui.schemas import ChatMessage, ChatRequest, OpenAIError
 
 MODEL = "qa-news"
 PREFIX = "/v1"
 _CREATED = int(time.time())
+ERRORS = {401: {"model": OpenAIError, "description": "Missing or wrong bearer token."}}
+ASK_ERRORS = {
+    400: {"model": OpenAIError, "description": "Bad request: no user message last, a bad option."},
+    404: {"model": OpenAIError, "description": "Unknown model, or an unknown article id."},
+    413: {"model": OpenAIError, "description": "The body is over the size limit."},
+    503: {"model": OpenAIError, "description": "The index is down or still opening."}}
 log = logging.getLogger("qa.http")
 
 
@@ -60,7 +66,7 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 
 
 def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
-    r = APIRouter(prefix=PREFIX, tags=["OpenAI-compatible"],
+    r = APIRouter(prefix=PREFIX, tags=["OpenAI-compatible"], responses=ERRORS if token else {},
                   dependencies=[Depends(bearer(token))] if token else [])
 
     @r.get("/models", summary="The one model served: qa-news")
@@ -68,7 +74,7 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
         return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": _CREATED,
                                             "owned_by": "qa-news"}]}
 
-    @r.post("/chat/completions",
+    @r.post("/chat/completions", responses=ASK_ERRORS,
             summary="Answer the last user message, citing sentences (OpenAI chat completions)")
     def complete(req: ChatRequest):
         if req.model != MODEL:

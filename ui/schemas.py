@@ -10,9 +10,21 @@ pass every ``AskOptions`` field through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+
+LLMS = ["none", "extractive", "openai", "llamacpp"]  # qa.generative.wanted's choices
+# What the server refuses as an empty question (qa.api.clean_question): nothing but spaces and
+# control characters. The schema says so, so that every question it allows gets an answer;
+# qa.ask itself refuses the rest, with a message that says what to do.
+VISIBLE = r"[^\s\x00-\x1f\x7f]"
+# A filter's day as index.dates reads it: a real date in the years it deems plausible for news
+# (a full ISO date and time is read too); "" is no limit, as null is.
+Day = Annotated[str | None, WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date", "pattern": r"^(19\d\d|20\d\d|2100)-"},
+    {"type": "string", "maxLength": 0}, {"type": "null"}]})]
 
 
 class AskOptions(BaseModel):
@@ -22,11 +34,12 @@ class AskOptions(BaseModel):
         None, description="Answer only from these articles (ids from GET /api/v1/articles).")
     llm: str | None = Field(
         None, description='"none" (extractive, offline), "openai" or "llamacpp" (generative); '
-                          "default: the server's QA_LLM.")
-    since: str | None = Field(
-        None, description="Only articles published on or after this day (YYYY-MM-DD); articles "
-                          "without a date are left out when since or until is given.")
-    until: str | None = Field(None, description="Only articles published on or before this day.")
+                          "default: the server's QA_LLM.", json_schema_extra={"enum": [*LLMS, None]})
+    since: Day = Field(
+        None, description="Only articles published on or after this day (YYYY-MM-DD, 1900 to "
+                          '2100; "" or null: no limit); articles without a date are left out '
+                          "when since or until is given.")
+    until: Day = Field(None, description="Only articles published on or before this day.")
     sites: list[str] | None = Field(
         None, description='Only articles from these sites: hosts ("reuters.com" also matches '
                           '"uk.reuters.com") or site names ("Reuters").')
@@ -41,13 +54,15 @@ class AskRequest(AskOptions):
         {"question": "And how long did the call last?",
          "history": ["Who did Trump call on Wednesday?"], "stream": True}]})
 
-    question: str = Field(description="The question about the articles.")
+    question: str = Field(description="The question about the articles: at least one visible "
+                                      "character (not only spaces or control characters).",
+                          json_schema_extra={"minLength": 1, "pattern": VISIBLE})
     history: list[str | list[str] | dict[str, Any]] | None = Field(
         None, description="Earlier turns, oldest first, to read a follow-up question: the user's "
                           'questions as strings, [question, answer] pairs, or chat messages {"role", '
                           '"content"}.')
     stream: bool = Field(
-        False, description="Answer as Server-Sent Events: `delta` events {text} as the answer is "
+        False, strict=True, description="Answer as Server-Sent Events: `delta` events {text} as the answer is "
                            "written, then one `answer` event (the whole answer, as without "
                            "streaming), or an `error` event {error}.")
 
@@ -133,6 +148,20 @@ class ErrorReply(BaseModel):
     error: str = Field(description="One line that says what went wrong and what to do.")
 
 
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(description="One line that says what went wrong and what to do.")
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error "
+                                  "or server_error.")
+    code: str | None = None
+    param: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """An error under /v1, in the shape OpenAI clients read."""
+
+    error: OpenAIErrorDetail
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -153,6 +182,8 @@ class ChatRequest(AskOptions):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    model: str = Field(description='"qa-news", the one model served (others: 404).',
+                       json_schema_extra={"enum": ["qa-news"]})
+    messages: list[ChatMessage] = Field(min_length=1, description="The conversation; the last "
+                                        'message is the question, with role "user".')
+    stream: bool = Field(False, strict=True)

@@ -10,7 +10,8 @@ it. Measured with bench/ui_startup.py.
 
 Logins: ``--auth user:password`` (or QA_AUTH) guards the page; the APIs then want
 ``Authorization: Bearer TOKEN``, TOKEN being QA_API_TOKEN if set, else that password. Without
-a login the server may only listen on a loopback address.
+a login the server may only listen on a loopback address. ``/healthz``, ``/readyz`` and
+``/metrics`` (``ui.ops``) need no login: load balancers and Prometheus call them without one.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def warm_up(settings: Settings) -> threading.Thread:
             from qa import api
             api.open_store(settings)
         except QAError as e:
-            log.warning("index not ready: %s", e)
+            from ui.ops import masked
+            log.warning("index not ready: %s", masked(str(e)))  # a store URL may hold a password
         except Exception:  # the page will hit the same error and show it; keep the server up
             log.exception("opening the index failed")
     t = threading.Thread(target=run, name="qa-warm-up", daemon=True)
@@ -89,7 +91,7 @@ def build_app(settings: Settings, *, page: bool, host: str = "127.0.0.1", port: 
     from fastapi.responses import RedirectResponse
     from fastapi_offline import FastAPIOffline
 
-    from ui import http, openai_compat
+    from ui import http, openai_compat, ops
     from ui.answering import Slots
 
     login, token = credentials(settings, auth)
@@ -103,6 +105,7 @@ def build_app(settings: Settings, *, page: bool, host: str = "127.0.0.1", port: 
                     "`Authorization: Bearer TOKEN` when the server has a login. The OpenAI-"
                     "compatible chat is at /v1 (model `qa-news`).")
     http.install(app, settings)
+    ops.install(app, settings)  # /healthz, /readyz, /metrics; the access log
     app.include_router(http.router(settings, slots, token))
     app.include_router(openai_compat.router(settings, slots, token))
     if page:
@@ -191,6 +194,9 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, auth: 
     """Serve until interrupted (blocks)."""
     logging.basicConfig(level=logging.WARNING, format="qa: %(message)s")
     server, url = start(settings, host=host, port=port, auth=auth, page=page)
+    if settings.access_log if settings.access_log is not None else not page:
+        from ui import ops
+        ops.log_to_stderr()
     what = "the chat page at " + url if page else "the API at " + url.rstrip("/") + "/api/v1"
     print(f"qa: serving {what} (docs: {url.rstrip('/')}{API_DOCS}; OpenAI-compatible: "
           f"{url}v1; Ctrl+C to stop)", file=sys.stderr, flush=True)
