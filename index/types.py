@@ -122,8 +122,9 @@ class Citation:
 class Answer:
     """The result of ``qa.ask``. ``text`` holds ``[n]`` markers; ``citations[n-1]`` is marker n.
 
-    An abstention ("the articles do not say") is a normal Answer with ``abstained=True`` and no
-    citations, not an exception.
+    An abstention ("the articles do not say") is a normal Answer with ``abstained=True``, not an
+    exception; it cites nothing, or the sentence saying that the asked detail is withheld
+    ("The articles do not say: Police have not released the driver's name. [1]").
     """
 
     question: str

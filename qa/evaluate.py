@@ -133,7 +133,8 @@ def _contains(sentence: str, golds: list[str]) -> bool:
 
 def score(record: dict, ans: Answer) -> dict:
     golds = record.get("answers") or []
-    cites = [c.sentence for c in ans.citations]
+    # an abstention may cite the sentence saying the detail is withheld: that is no answer
+    cites = [] if ans.abstained else [c.sentence for c in ans.citations]
     row = {"answerable": bool(golds), "abstained": ans.abstained}
     if golds:
         row["first"] = bool(cites) and _contains(cites[0], golds)

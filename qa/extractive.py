@@ -19,6 +19,7 @@ from index.types import Answer, Citation
 from qa import rerank
 from qa.retrieve import Candidate, confidence
 from qa.spans import answer_type, best_span
+from qa.withheld import withholds
 
 NOT_FOUND = "The articles do not say."
 ADJACENT_RATIO = 0.75  # see _typed_first
@@ -67,20 +68,32 @@ def _span(c: Candidate, question: str, qtype: str | None, qterms: set[str]):
     return c.span
 
 
+def _withheld(question: str, candidates: list[Candidate], answering: bool) -> Candidate | None:
+    """The sentence saying that the asked detail is withheld: the first candidate, unless the
+    answer the reader found in it lies outside what it withholds; or, when the answer abstains
+    anyway, one of the first three (the reader's span in an unlikely sentence means little)."""
+    return next((c for c in candidates[:1 if answering else 3]
+                 if withholds(question, c.text, c.span if answering else None)), None)
+
+
 def answer(question: str, candidates: list[Candidate], settings: Settings) -> Answer:
     """The extractive answer for ``candidates`` (from ``qa.retrieve``, reranked or not)."""
     reranked = bool(candidates) and candidates[0].prob is not None
     chosen = (_chosen_by_reader if reranked else _chosen_by_score)(question, candidates, settings)
+    reason = _withheld(question, candidates, bool(chosen))
+    if reason is not None:
+        cite = _citation(reason, None)
+        return Answer(question, f"{NOT_FOUND[:-1]}: {cite.sentence} [1]", (cite,), abstained=True)
     if not chosen:
         return Answer(question, NOT_FOUND, (), abstained=True)
     qtype = answer_type(question)
     qterms = set(query_terms(question))
-    cites = []
-    for c in chosen:
-        span = _span(c, question, qtype, qterms)
-        cites.append(Citation(
-            c.article_id, c.title, c.text, c.start, c.end,
-            round(c.prob if c.prob is not None else c.score, 4), c.index, c.paragraph,
-            c.start + span[0] if span else None, c.start + span[1] if span else None))
+    cites = [_citation(c, _span(c, question, qtype, qterms)) for c in chosen]
     text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
     return Answer(question, text, tuple(cites))
+
+
+def _citation(c: Candidate, span: tuple[int, int] | None) -> Citation:
+    return Citation(c.article_id, c.title, c.text, c.start, c.end,
+                    round(c.prob if c.prob is not None else c.score, 4), c.index, c.paragraph,
+                    c.start + span[0] if span else None, c.start + span[1] if span else None)

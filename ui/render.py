@@ -56,7 +56,7 @@ def question_html(question: str) -> str:
 
 def answer_html(answer: Answer, turn: int) -> str:
     """The final assistant message: answer text with clickable [n] markers, then its Sources."""
-    if answer.abstained:
+    if answer.abstained and not answer.citations:
         note = f' <span class="qa-note">{esc(answer.notice)}</span>' if answer.notice else ""
         return (f'<div class="qa-msg qa-abstain qa-t-{turn}">&#9888; {esc(answer.text)} '
                 f'<span class="qa-note">No sentence is cited.</span>{note}</div>')
@@ -70,7 +70,9 @@ def answer_html(answer: Answer, turn: int) -> str:
             + f' ({position(c)})<br>&#8220;{esc(c.sentence)}&#8221;</li>'
             for n, c in enumerate(answer.citations, 1))
         parts.append(f'<div class="qa-sources"><b>Sources</b><ul>{items}</ul></div>')
-    return f'<div class="qa-msg qa-t-{turn}">{"".join(parts)}</div>'
+    # an abstention that cites the sentence saying the detail is withheld is shown in grey too
+    grey = " qa-abstain" if answer.abstained else ""
+    return f'<div class="qa-msg{grey} qa-t-{turn}">{"".join(parts)}</div>'
 
 
 def _with_markers(text: str, turn: int, count: int) -> str:
