@@ -117,6 +117,13 @@ def test_render_abstention_is_marked_and_cites_nothing():
     assert "qa-abstain" in out and "qa-cite" not in out and "Sources" not in out
 
 
+def test_render_abstention_with_its_reason_cites_it_in_grey():
+    a = Answer("q", "The articles do not say: Police have not released the driver's name. [1]",
+               (_citation(),), abstained=True)
+    out = render.answer_html(a, 0)
+    assert "qa-abstain" in out and out.count('class="qa-cite') == 1 and "Sources" in out
+
+
 def test_article_view_highlights_exact_offsets_and_escapes_the_text():
     text = "<p>Each side released 175.</p> ${x} <script>x()</script>"
     art = Article("a1", "<i>T</i>", text, sentences=(Sentence("a1", 0, 3, 26, text[3:26], 0),))
