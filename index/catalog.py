@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index import dates
+from index.catalogs import LOCK_WAIT
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
 from index.types import Article, Scope, Sentence, UnavailableError
@@ -120,7 +121,7 @@ class SQLiteCatalog:
             self._local.conn = None
 
     @contextmanager
-    def lock(self, name: str = "write", wait: float | None = 30.0):
+    def lock(self, name: str = "write", wait: float | None = LOCK_WAIT):
         """A file lock in the data folder (``flock``: the kernel releases it if the process dies)."""
         lock_name = "write.lock" if name == "write" else \
             f"lock-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from index import dates
-from index.catalogs import open_catalog
+from index.catalogs import LOCK_WAIT, open_catalog
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
 from index.feed_entries import EntryProgress, entry_documents
@@ -69,7 +69,7 @@ class Store:
                                    f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
                                    settings.chroma_url)
         if self.catalog.get_meta("vector_fields") != "1":
-            with self.catalog.lock():
+            with self.catalog.lock(wait=LOCK_WAIT):
                 upgrade_vectors(self.catalog, self.vectors)
         self.repair()
         self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
@@ -232,7 +232,7 @@ class Store:
                 else:
                     new[aid], keys[aid] = a, mine
             urls.setdefault(aid, []).extend(u for u in (d.url, d.source, *d.urls) if is_url(u))
-        with self.catalog.lock():
+        with self.catalog.lock(wait=LOCK_WAIT):
             # another process may have stored the same text since we looked
             fresh = [replace(a, urls=tuple(dict.fromkeys(urls[aid]))) for aid, a in new.items()
                      if not self.catalog.has(aid)]
@@ -293,7 +293,7 @@ class Store:
         return vecs[rows]
 
     def remove(self, article_id: str) -> None:
-        with self.catalog.lock():
+        with self.catalog.lock(wait=LOCK_WAIT):
             if not self.catalog.has(article_id):
                 raise _unknown(article_id)
             self.catalog.add_pending([article_id])  # vectors outlive a crash here: clean them later

@@ -8,9 +8,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver >/dev/null
 fi
+# The shared-catalog tests start a throwaway PostgreSQL cluster (tests/services.py): Debian's
+# server binaries, never a running system service.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends postgresql >/dev/null
+fi
 # llama-cpp-python builds from source (about 7 minutes the first time, cached by pip after);
 # GGML_NATIVE=OFF keeps the cached wheel valid on other CPUs.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
-bash scripts/setup.sh test,llamacpp
+bash scripts/setup.sh test,llamacpp,postgres
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
 exec .venv/bin/python -m pytest "$@"

@@ -1,5 +1,6 @@
 """Feeds on loopback: RSS 2.0, Atom and RDF, with full-content and link-only entries; polling
-with validators (304) and new entries; XML bombs; the CLI's ingest --limit and follow."""
+with validators (304) and new entries; XML bombs; the CLI's ingest --limit and follow. On both
+catalogs (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from index.types import QAError
 from news_fixtures import Item, Story, atom, news_page, rdf, rss
 from qa import api
 
+pytestmark = pytest.mark.both_catalogs
 TOWNS = ["Aldmere", "Brackwater", "Cinderford", "Dunholm", "Eastbrook", "Fallowby", "Greyhaven",
          "Hollins", "Ironbridge", "Juniper Bay"]
 
@@ -180,8 +182,9 @@ def test_entry_cap_bounds_a_huge_feed(news_server, web_settings):
     assert [a.title for a in arts] == [s.title for s in stories[:3]]
 
 
-def cli(args, data_dir, **kw):
-    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "QA_ALLOW_PRIVATE_URLS": "1"}
+def cli(args, data_dir, database_url="", **kw):
+    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "QA_ALLOW_PRIVATE_URLS": "1",
+           "QA_DATABASE_URL": database_url}
     return subprocess.Popen([sys.executable, "-m", "qa", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
 
@@ -192,11 +195,12 @@ def test_cli_ingest_limit_and_follow_until_ctrl_c(news_server, web_settings, tmp
     feed = news_server.add("/feed", rss("Gazette", [Item(s.title, link, rfc822(s.published))
                                                for s, link in zip(stories, links)]),
                       ctype="application/rss+xml", etag='"v1"')
-    out, err = cli(["ingest", feed, "--limit", "2", "--json"], tmp_path / "d").communicate(timeout=300)
+    db = web_settings.database_url
+    out, err = cli(["ingest", feed, "--limit", "2", "--json"], tmp_path / "d", db).communicate(timeout=300)
     got = json.loads(out)
     assert [a["title"] for a in got["articles"]] == [s.title for s in stories[:2]], err
     assert got["articles"][0]["site"] == "Regional Gazette" and got["articles"][0]["published"]
-    p = cli(["follow", feed, "--every", "1s"], tmp_path / "d")
+    p = cli(["follow", feed, "--every", "1s"], tmp_path / "d", db)
     lines = []
     deadline = time.monotonic() + 120
     while len(lines) < 2 and time.monotonic() < deadline:  # two polls: one new entry, then 304
