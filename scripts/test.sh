@@ -2,19 +2,16 @@
 # Install everything the tests need and run them. Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+apt_install() {
+  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "$@" >/dev/null
+}
 # Browser tests drive Debian's Chromium (never a downloaded browser).
-if ! command -v chromium >/dev/null 2>&1; then
-  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver >/dev/null
-fi
-# The shared-catalog tests start a throwaway PostgreSQL cluster (tests/services.py): Debian's
-# server binaries, never a running system service.
-if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
-  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends postgresql >/dev/null
-fi
+command -v chromium >/dev/null 2>&1 || apt_install chromium chromium-driver
+# The shared-catalog tests start a throwaway PostgreSQL cluster (tests/services.py) from Debian's
+# server binaries; no system service is used.
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install --no-install-recommends postgresql
 # llama-cpp-python builds from source (about 7 minutes the first time, cached by pip after);
 # GGML_NATIVE=OFF keeps the cached wheel valid on other CPUs.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"

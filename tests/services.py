@@ -1,4 +1,5 @@
-"""Throwaway servers on loopback for tests and benchmarks: a PostgreSQL cluster and a Chroma server.
+"""Throwaway servers on loopback for tests and benchmarks: a PostgreSQL cluster, a Chroma server,
+and ``qa serve`` replicas sharing both.
 
 PostgreSQL comes from Debian's ``postgresql`` package (``scripts/test.sh`` installs it). Its
 ``initdb`` and ``postgres`` refuse to run as root, and CI runs as root: then the cluster's folder
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import glob
 import itertools
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -117,3 +120,90 @@ class ChromaServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class Replica:
+    """A ``qa serve`` process on loopback using the shared catalog and Chroma server (its own
+    data folder holds nothing then)."""
+
+    def __init__(self, name: str, database_url: str, chroma_url: str, data_dir: Path, **env) -> None:
+        self.name, self.port, self.proc = name, free_port(), None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "QA_DATABASE_URL": database_url, "QA_CHROMA_URL": chroma_url,
+                    "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "HF_HUB_OFFLINE": "1",
+                    "GRADIO_ANALYTICS_ENABLED": "False", **env}
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log = data_dir.parent / f"{name}.log"
+
+    def start(self, timeout: float = 120) -> "Replica":
+        qa = Path(sys.executable).with_name("qa")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([str(qa), "serve", "--port", str(self.port)], env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"replica {self.name} exited: {self.log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/articles?limit=1", timeout=30).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"replica {self.name} did not answer in {timeout} s")
+
+    def post(self, path: str, body: dict, timeout: float = 600) -> dict:
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=60) as r:
+            return json.loads(r.read())
+
+    def delete(self, path: str) -> dict:
+        req = urllib.request.Request(self.url + path, method="DELETE")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def shared_state(database_url: str, chroma_url: str) -> dict:
+    """Read from outside, as no replica: per article the sentences in PostgreSQL and the
+    sentences the vectors in Chroma cover, and the pending marks."""
+    import chromadb
+    import psycopg
+    from chromadb.config import Settings as ChromaSettings
+    with psycopg.connect(database_url, autocommit=True) as c:
+        sentences = dict(c.execute("select a.id, count(s.id) from articles a left join sentences s "
+                                   "on s.article_id = a.id group by a.id").fetchall())
+        pending = [r[0] for r in c.execute("select article_id from pending")]
+        (index_id,) = c.execute("select value from meta where key = 'index_id'").fetchone()
+    port = int(chroma_url.rsplit(":", 1)[1])
+    client = chromadb.HttpClient(host="127.0.0.1", port=port,
+                                 settings=ChromaSettings(anonymized_telemetry=False))
+    coll = client.get_collection(f"sentences-{index_id}-minilm", embedding_function=None)
+    vectors: dict[str, int] = {}
+    for meta in coll.get(include=["metadatas"])["metadatas"]:
+        vectors[meta["article_id"]] = vectors.get(meta["article_id"], 0) + len(json.loads(meta["sentence_ids"]))
+    return {"sentences": sentences, "vectors": vectors, "pending": pending}
+
+
+def half_there(state: dict) -> list[str]:
+    """Articles a reader could see incompletely: stored sentences and vectors that disagree, or
+    vectors of an article that is neither stored nor pending (never cleaned up)."""
+    problems = [f"{a}: {n} sentences, {state['vectors'].get(a, 0)} vectors"
+                for a, n in state["sentences"].items() if n == 0 or state["vectors"].get(a, 0) != n]
+    stray = set(state["vectors"]) - set(state["sentences"]) - set(state["pending"])
+    return problems + [f"{a}: vectors of no article" for a in sorted(stray)]
