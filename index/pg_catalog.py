@@ -86,12 +86,20 @@ def describe(url: str) -> str:
 class PostgresCatalog:
     def __init__(self, url: str, pool_size: int = 10, migrate: bool = False) -> None:
         self.where = describe(url)
+        self._found = 0
         self._local = threading.local()  # the connection of this thread's open transaction
         try:
             conninfo = psycopg.conninfo.make_conninfo(url, connect_timeout=10,
                                                       application_name="qa-news")
         except psycopg.ProgrammingError as e:
             raise UnavailableError(f"QA_DATABASE_URL is not a valid PostgreSQL URL ({e}); fix it.") from None
+        try:  # one direct try first: a wrong password or a stopped server fails at once, with its reason
+            psycopg.connect(conninfo).close()
+        except psycopg.Error as e:
+            reason = str(e).strip().splitlines()[-1][:200] if str(e).strip() else type(e).__name__
+            raise UnavailableError(f"cannot open the PostgreSQL catalog at {self.where} ({reason}); "
+                                   "start it, fix QA_DATABASE_URL (user, password, database), or unset "
+                                   "it for the SQLite catalog in the data folder.") from None
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=max(2, pool_size), open=False,
                                    kwargs={"autocommit": True}, timeout=30,
                                    name="qa-catalog", check=ConnectionPool.check_connection)
@@ -99,9 +107,9 @@ class PostgresCatalog:
             self.pool.open(wait=True, timeout=15)
         except PoolTimeout:
             self.pool.close()
-            raise UnavailableError(f"cannot reach the PostgreSQL catalog at {self.where}; start it, "
-                                   "check QA_DATABASE_URL (user, password, database), or unset it "
-                                   "for the SQLite catalog in the data folder.") from None
+            raise UnavailableError(f"cannot open the PostgreSQL catalog at {self.where} (no connection "
+                                   "in 15 s); start it, or unset QA_DATABASE_URL for the SQLite "
+                                   "catalog in the data folder.") from None
         try:
             self._prepare(migrate)
         except BaseException:
@@ -110,6 +118,7 @@ class PostgresCatalog:
 
     def _prepare(self, migrate: bool) -> None:
         have, known = self.schema_version()
+        self._found = have  # what `qa db upgrade` reports as "before", even if opening created it
         refuse_newer(self.where, (have, known))
         if have == 0:  # a new, empty database: create the schema (another replica may race us)
             self.upgrade()
@@ -198,7 +207,8 @@ class PostgresCatalog:
                     c.execute(MIGRATIONS[version - 1])
                     c.execute("insert into meta values ('schema', %s) on conflict (key) do update "
                               "set value = excluded.value", (str(version),))
-            return before, known
+            self._found = min(self._found, before)
+            return self._found, known
 
     # --- meta ---
     def get_meta(self, key: str) -> str | None:

@@ -211,3 +211,27 @@ def test_cli_ingest_limit_and_follow_until_ctrl_c(news_server, web_settings, tmp
     assert f"  {feed}  1 new, 2 already stored (" in lines[0]  # one line per poll
     assert f"  {feed}  not modified (" in lines[1]
     assert len(api.list_articles(settings=web_settings.with_(data_dir=tmp_path / "d"))) == 3
+
+
+def test_two_followers_of_one_feed_read_each_entry_once(news_server, web_settings):
+    """Two processes following one feed on one catalog (replicas): one reads it while the other
+    waits on the feed's lock, then finds it unchanged; no page is fetched or stored twice."""
+    import threading
+    from index.feed_poll import poll_feed
+    from index.store import Store
+    stories = [story(i, t) for i, t in enumerate(TOWNS[:6])]
+    links = serve_pages(news_server, stories, delay=0.2)
+    feed = news_server.add("/feed", rss("Gazette", [Item(s.title, link, rfc822(s.published))
+                                               for s, link in zip(stories, links)]),
+                      ctype="application/rss+xml", etag='"v1"')
+    followers = [Store(web_settings), Store(web_settings)]  # two catalogs' connections, one catalog
+    polls = [None, None]
+    threads = [threading.Thread(target=lambda i=i: polls.__setitem__(i, poll_feed(followers[i], feed)))
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert sorted((p.status, len(p.added)) for p in polls) == [("not modified", 0), ("read", 6)]
+    assert [news_server.paths().count(f"/news/{i}.html") for i in range(6)] == [1] * 6
+    assert len(api.list_articles(settings=web_settings)) == 6
