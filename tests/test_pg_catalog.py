@@ -1,5 +1,6 @@
 """The PostgreSQL catalog's own promises: BM25 scores equal to SQLite FTS5's, a versioned
-schema (older: `qa db upgrade`; newer: refused), and one-line errors that never show a password."""
+schema (older: `qa db upgrade`; newer: refused, as SQLite refuses it), and one-line errors that
+never show a password."""
 
 from __future__ import annotations
 
@@ -77,3 +78,13 @@ def test_unreachable_or_wrong_database_is_one_line_without_the_password(pg_clust
     assert r.returncode == 1 and "QA_DATABASE_URL must start with postgresql://" in r.stderr
     with pytest.raises(QAError, match="QA_DATABASE_URL must start"):
         Settings.from_env({"QA_DATABASE_URL": "sqlite:///x"})
+
+
+def test_newer_sqlite_catalog_is_refused_too(tmp_path):
+    s = Settings(data_dir=tmp_path / "data", seed_dir=None)
+    store = api.open_store(s, seed=False)
+    store.catalog.set_meta("schema", "70")
+    api.close_store(s)
+    from index.upgrade import SCHEMA_VERSION
+    with pytest.raises(UnavailableError, match=rf"has schema version 70, newer than this qa-news knows \({SCHEMA_VERSION}\)"):
+        api.open_store(s, seed=False)
