@@ -50,8 +50,9 @@ class PostgresCluster:
             raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
         self.durable = durable  # tests skip fsync; benchmarks of writes keep it
         self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="qa-pg-"))
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        # as root, under /tmp: a TMPDIR inside /root would be out of the postgres user's reach
+        self.root = Path(tempfile.mkdtemp(prefix="qa-pg-", dir="/tmp" if self._as else None))
         self._names = itertools.count(1)
 
     def _run(self, *args: str) -> None:
