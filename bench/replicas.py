@@ -3,7 +3,8 @@
 On loopback: a throwaway PostgreSQL cluster (fsync on), ``chroma run``, replicas A and B.
 1. ingest ``--articles`` records through A (POST /api/v1/articles), then ask ``--questions``
    questions through both: B must cite what A cites (answered by B at once, no sync step);
-2. post a second batch to A and ``kill -9`` A while it writes (pending marks in the catalog);
+2. post a second batch to A and ``kill -9`` A while it writes (pending marks in the catalog,
+   the batch's vectors in Chroma);
    meanwhile B keeps answering (its latencies and errors are recorded);
 3. count per article the sentences in PostgreSQL and the sentences covered by vectors in
    Chroma (no article may be half there), restart A (time until it answers), count again
@@ -24,7 +25,8 @@ from pathlib import Path
 import common
 
 sys.path.insert(0, str(common.REPO / "tests"))
-from services import ChromaServer, PostgresCluster, Replica, half_there, shared_state  # noqa: E402
+from services import (ChromaServer, PostgresCluster, Replica, half_there, shared_state,  # noqa: E402
+                      stray_vectors, vector_collection)
 
 
 def records(docs) -> list[dict]:
@@ -69,12 +71,16 @@ def main() -> None:
 
             threading.Thread(target=lambda: _quiet(a.post, "/api/v1/articles", {"records": second}),
                              daemon=True).start()
-            while pending(url) == 0:
+            # kill once the batch's vectors have landed in Chroma (its rows not committed yet, or
+            # just committed): the worst moment, leaving vectors no article owns
+            vectors = vector_collection(url, chroma.url)
+            before = vectors.count()
+            while pending(url) == 0 or vectors.count() == before:
                 time.sleep(0.005)
             a.kill9()
             killed = shared_state(url, chroma.url)
             run["after_kill"] = {"articles": len(killed["sentences"]), "pending": len(killed["pending"]),
-                                 "half_there": half_there(killed)}
+                                 "half_there": half_there(killed), "stray_vector_articles": stray_vectors(killed)}
             lat, errors = [], 0
             for q in qs:  # B alone now
                 try:
@@ -88,7 +94,7 @@ def main() -> None:
             repaired = shared_state(url, chroma.url)
             run["after_restart"] = {"articles": len(repaired["sentences"]), "pending": len(repaired["pending"]),
                                     "half_there": half_there(repaired),
-                                    "stray_vector_articles": len(set(repaired["vectors"]) - set(repaired["sentences"]))}
+                                    "stray_vector_articles": stray_vectors(repaired)}
             secs, _ = common.timed(a.post, "/api/v1/articles", {"records": second})
             run["second_ingest_after_restart_s"] = round(secs, 1)
             final = shared_state(url, chroma.url)

@@ -180,21 +180,32 @@ class Replica:
                 self.kill9()
 
 
-def shared_state(database_url: str, chroma_url: str) -> dict:
-    """Read from outside, as no replica: per article the sentences in PostgreSQL and the
-    sentences the vectors in Chroma cover, and the pending marks."""
+def vector_collection(database_url: str, chroma_url: str):
+    """The Chroma collection the replicas on this catalog share (named by the catalog's id)."""
     import chromadb
     import psycopg
     from chromadb.config import Settings as ChromaSettings
     with psycopg.connect(database_url, autocommit=True) as c:
+        (index_id,) = c.execute("select value from meta where key = 'index_id'").fetchone()
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_url.rsplit(":", 1)[1]),
+                                 settings=ChromaSettings(anonymized_telemetry=False))
+    return client.get_collection(f"sentences-{index_id}-minilm", embedding_function=None)
+
+
+def stray_vectors(state: dict) -> int:
+    """Articles with vectors but no rows (a killed batch's, invisible to readers until removed)."""
+    return len(set(state["vectors"]) - set(state["sentences"]))
+
+
+def shared_state(database_url: str, chroma_url: str) -> dict:
+    """Read from outside, as no replica: per article the sentences in PostgreSQL and the
+    sentences the vectors in Chroma cover, and the pending marks."""
+    import psycopg
+    with psycopg.connect(database_url, autocommit=True) as c:
         sentences = dict(c.execute("select a.id, count(s.id) from articles a left join sentences s "
                                    "on s.article_id = a.id group by a.id").fetchall())
         pending = [r[0] for r in c.execute("select article_id from pending")]
-        (index_id,) = c.execute("select value from meta where key = 'index_id'").fetchone()
-    port = int(chroma_url.rsplit(":", 1)[1])
-    client = chromadb.HttpClient(host="127.0.0.1", port=port,
-                                 settings=ChromaSettings(anonymized_telemetry=False))
-    coll = client.get_collection(f"sentences-{index_id}-minilm", embedding_function=None)
+    coll = vector_collection(database_url, chroma_url)
     vectors: dict[str, int] = {}
     for meta in coll.get(include=["metadatas"])["metadatas"]:
         vectors[meta["article_id"]] = vectors.get(meta["article_id"], 0) + len(json.loads(meta["sentence_ids"]))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from http_helpers import TOWNS, town_article, town_question
-from services import ChromaServer, Replica, half_there, shared_state
+from services import ChromaServer, Replica, half_there, shared_state, stray_vectors, vector_collection
 
 QA = str(Path(sys.executable).with_name("qa"))
 
@@ -85,14 +85,17 @@ def test_two_replicas_answer_alike_and_survive_kill_9(pg_url, chroma, tmp_path):
         batch = harbours(120)
         import threading
         threading.Thread(target=lambda: _post_quietly(a, batch), daemon=True).start()
+        vectors = vector_collection(pg_url, chroma.url)
+        before = vectors.count()
         deadline = time.monotonic() + 300
-        while pending_count(pg_url) == 0:
+        while pending_count(pg_url) == 0 or vectors.count() == before:  # the batch's vectors landed
             assert time.monotonic() < deadline and a.proc.poll() is None, "A never reached its write"
             time.sleep(0.005)
         a.kill9()
         state = shared_state(pg_url, chroma.url)
         assert state["pending"], "the kill should land while A's batch is being written"
         assert half_there(state) == []  # every stored article whole; stray vectors only of pending ids
+        left = stray_vectors(state)
 
         # B keeps answering, the same as before
         assert cited(b.post("/api/v1/ask", {"question": question})) == cited(from_b)
@@ -101,7 +104,8 @@ def test_two_replicas_answer_alike_and_survive_kill_9(pg_url, chroma, tmp_path):
         a.start()
         state = shared_state(pg_url, chroma.url)
         assert state["pending"] == [] and half_there(state) == []
-        assert set(state["vectors"]) == set(state["sentences"])
+        assert stray_vectors(state) == 0 and set(state["vectors"]) == set(state["sentences"])
+        assert len(state["sentences"]) == 3 + (0 if left else len(batch))  # killed before or after its commit
 
         # the batch again, through A: every harbour once, and B answers from it
         a.post("/api/v1/articles", {"records": batch})
