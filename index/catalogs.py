@@ -6,9 +6,13 @@ index. ``index.catalog`` keeps it in one SQLite file in the data folder (the zer
 default); ``index.pg_catalog`` keeps it in PostgreSQL (``QA_DATABASE_URL``), where any number of
 replicas share it. Code above ``index`` sees only this interface: ``open_catalog`` decides.
 
-Each implementation keeps its schema in one list of migrations with a version number in
-``meta``: a catalog older than the code is brought up to date (``qa db upgrade``; SQLite also
-when opened, as it always was), one newer than the code is refused with one line.
+Each implementation keeps its schema in one place with a version number in ``meta``: a catalog
+older than the code is brought up to date (``qa db upgrade``; SQLite also when opened, as it
+always was), one newer than the code is refused with one line. To add a table (or a column),
+add it to both: in SQLite to ``_SCHEMA`` in ``index/catalog.py`` (``create ... if not exists``
+runs at every open) or, for a column of an existing table, to ``index/upgrade.py`` with
+``SCHEMA_VERSION`` raised; in PostgreSQL as a new entry at the end of ``MIGRATIONS`` in
+``index/pg_catalog.py``. Then the method that reads it goes into ``Catalog`` below and both classes.
 """
 
 from __future__ import annotations
