@@ -37,6 +37,7 @@ from index.upgrade import refuse_newer
 
 TS_CONFIG = "english"  # Snowball English stems and stopwords, as close as PostgreSQL has to FTS5 porter
 K1, B = 1.2, 0.75
+RESCORE = 200  # sentences whose exact BM25 is computed, of those ranked first with terms counted once
 LOCK_SPACE = 0x5141  # first key of our advisory locks ("QA"), so other apps' locks never collide
 _WORD = re.compile(r"\w+", re.UNICODE)  # FTS5's unicode61 counts tokens like this: BM25's length
 
@@ -414,24 +415,43 @@ class PostgresCatalog:
 
     def bm25(self, terms: list[str], k: int, scope: Scope | None = None
              ) -> list[tuple[str, int, float]]:
-        """Top-k (article_id, sentence index, score) by BM25 within ``scope``; higher is better."""
+        """Top-k (article_id, sentence index, score) by BM25 within ``scope``; higher is better.
+
+        Two steps, so that only a few sentences' lexemes are unpacked: every matching sentence is
+        ranked by BM25 with each term counted once (a test of the sentence's tsvector per term,
+        fast in the GIN-found rows), then the best ``RESCORE`` get their exact BM25 (a term
+        repeated in a sentence counts again, as in FTS5). Unpacking every match instead took
+        27 ms per question at 10,000 articles (p95 112 ms).
+        """
         if not terms:
             return []
-        where, args = _scope_sql(scope) if scope is not None and not scope.is_empty() else ("", [])
-        join = " join articles a on a.id = s.article_id" if where else ""
-        sql = (
-            "with q as (select l.lexeme, greatest(ln((st.n - l.df + 0.5) / (l.df + 0.5)), 1e-6) as idf "
-            f"  from lexemes l, lexical_stats st where l.lexeme = any(tsvector_to_array(to_tsvector('{TS_CONFIG}', %s)))), "
-            "avg as (select total_len::float8 / greatest(n, 1) as dl from lexical_stats), "
-            f"m as (select s.article_id, s.idx, s.len, s.tsv from sentences s{join} "
-            f"  where s.tsv @@ websearch_to_tsquery('{TS_CONFIG}', %s){where}) "
-            f"select m.article_id, m.idx, sum(q.idf * u.tf * {K1 + 1} / (u.tf + {K1} * ({1 - B} + {B} * m.len / avg.dl))) "
-            "  as score from m cross join avg cross join lateral (select lexeme, "
-            "  coalesce(array_length(positions, 1), 1) as tf from unnest(m.tsv)) u "
-            "  join q on q.lexeme = u.lexeme "
-            "group by m.article_id, m.idx order by score desc, m.article_id, m.idx limit %s")
-        text = " ".join(terms)
-        return [(a, i, float(s)) for a, i, s in self._all(sql, [text, " or ".join(terms), *args, k])]
+        with self._conn() as c:
+            stats = c.execute(
+                "select l.lexeme, greatest(ln((st.n - l.df + 0.5) / (l.df + 0.5)), 1e-6), "
+                "st.total_len::float8 / greatest(st.n, 1) from lexemes l, lexical_stats st "
+                f"where l.lexeme = any(tsvector_to_array(to_tsvector('{TS_CONFIG}', %s))) and l.df > 0",
+                (" ".join(terms),)).fetchall()
+            if not stats:
+                return []
+            lexemes, idfs = [r[0] for r in stats], [float(r[1]) for r in stats]
+            avgdl = stats[0][2]
+            queries = ["'" + x.replace("\\", "\\\\").replace("'", "''") + "'" for x in lexemes]
+            where, args = _scope_sql(scope) if scope is not None and not scope.is_empty() else ("", [])
+            join = " join articles a on a.id = s.article_id" if where else ""
+            once = " + ".join("case when s.tsv @@ %s::tsquery then %s else 0 end" for _ in queries)
+            norm = f"{K1 + 1} / (u.tf + {K1} * ({1 - B} + {B} * m.len / %s))"
+            sql = (
+                f"with m as (select s.article_id, s.idx, s.len, s.tsv, ({once}) / "
+                f"(1 + {K1} * ({1 - B} + {B} * s.len / %s)) as pre from sentences s{join} "
+                f"where s.tsv @@ %s::tsquery{where} order by pre desc limit {RESCORE}) "
+                f"select m.article_id, m.idx, sum(q.idf * u.tf * {norm}) as score from m "
+                "cross join lateral (select lexeme, coalesce(array_length(positions, 1), 1) as tf "
+                "from unnest(m.tsv)) u join unnest(%s::text[], %s::float8[]) q(lexeme, idf) "
+                "on q.lexeme = u.lexeme group by m.article_id, m.idx "
+                "order by score desc, m.article_id, m.idx limit %s")
+            params = [v for pair in zip(queries, idfs) for v in pair] + [avgdl, " | ".join(queries), *args,
+                                                                         avgdl, lexemes, idfs, k]
+            return [(a, i, float(x)) for a, i, x in c.execute(sql, params).fetchall()]
 
     def sentences_around(self, keys: list[tuple[str, int]], window: int = 1
                          ) -> dict[tuple[str, int], tuple[str, int, int, int, str]]:
