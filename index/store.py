@@ -62,9 +62,20 @@ class Store:
         if not (settings.database_url and settings.chroma_url):  # else a replica keeps nothing here
             self._check_data_dir()
         self.catalog = open_catalog(settings, self.dir)
+        try:
+            self._open_vectors(embedder)
+        except BaseException:  # e.g. the Chroma server is down: release the catalog's connections
+            self.catalog.close()
+            raise
+        self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
+                             max_entries=settings.max_feed_entries,
+                             allow_private=settings.allow_private_urls)
+
+    def _open_vectors(self, embedder: PackagedEmbedding | None) -> None:
+        settings = self.settings
         self._check_model(settings.embed_model)
         self.embedder = embedder or PackagedEmbedding(settings.embed_model)
-        # one collection per data folder: several folders may share one Chroma server
+        # one collection per catalog: several catalogs may share one Chroma server
         self.vectors = VectorIndex(open_client(self.dir, settings.chroma_url),
                                    f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
                                    settings.chroma_url)
@@ -72,9 +83,6 @@ class Store:
             with self.catalog.lock(wait=LOCK_WAIT):
                 upgrade_vectors(self.catalog, self.vectors)
         self.repair()
-        self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
-                             max_entries=settings.max_feed_entries,
-                             allow_private=settings.allow_private_urls)
 
     def _check_data_dir(self) -> None:
         try:

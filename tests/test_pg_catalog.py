@@ -88,3 +88,4 @@ def test_newer_sqlite_catalog_is_refused_too(tmp_path):
     from index.upgrade import SCHEMA_VERSION
     with pytest.raises(UnavailableError, match=rf"has schema version 70, newer than this qa-news knows \({SCHEMA_VERSION}\)"):
         api.open_store(s, seed=False)
+
