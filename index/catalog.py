@@ -1,4 +1,6 @@
-"""The catalog: articles, their sentences and a BM25 (SQLite FTS5) index, in one SQLite file.
+"""The SQLite catalog (the default): articles, their sentences and a BM25 (SQLite FTS5) index,
+in one file in the data folder. ``index.catalogs`` has the interface it implements and
+``index.pg_catalog`` the PostgreSQL one that replicas share.
 
 SQLite is the source of truth: an article exists once its transaction commits, and its
 sentences and BM25 rows commit with it, so no reader ever sees half an article. The BM25
@@ -16,19 +18,23 @@ opened (``index.upgrade``), without re-reading any source.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from index import dates
+from index.catalogs import LOCK_WAIT
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
 from index.types import Article, Scope, Sentence, UnavailableError
-from index.upgrade import SCHEMA_VERSION, upgrade_catalog
+from index.upgrade import SCHEMA_VERSION, refuse_newer, upgrade_catalog
 
 _SCHEMA = """
 create table if not exists meta(key text primary key, value text);
@@ -69,17 +75,19 @@ def query_terms(text: str) -> list[str]:
     return list(seen)
 
 
-class Catalog:
+class SQLiteCatalog:
     """One SQLite connection per thread: a reader thread must never see another thread's
     uncommitted transaction, which a shared connection would show it (half an article)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = str(path)
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db.execute("pragma journal_mode=wal")
             self.db.executescript(_SCHEMA)
+            refuse_newer(self.where, self.schema_version())
             if self.get_meta("schema") != SCHEMA_VERSION:
                 upgrade_catalog(self)
         except sqlite3.OperationalError as e:
@@ -98,6 +106,45 @@ class Catalog:
             conn.execute("pragma synchronous=normal")
             self._local.conn = conn
         return conn
+
+    def schema_version(self) -> tuple[int, int]:
+        return int(self.get_meta("schema") or 0), int(SCHEMA_VERSION)
+
+    def upgrade(self) -> tuple[int, int]:
+        """Opening upgraded it already (one process owns a SQLite file): nothing is left to do."""
+        return self.schema_version()[0], self.schema_version()[0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def lock(self, name: str = "write", wait: float | None = LOCK_WAIT):
+        """A file lock in the data folder (``flock``: the kernel releases it if the process dies)."""
+        lock_name = "write.lock" if name == "write" else \
+            f"lock-{hashlib.sha256(name.encode()).hexdigest()[:16]}.lock"
+        folder = self.path.parent
+        try:
+            fd = os.open(folder / lock_name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise UnavailableError(f"cannot write to the data folder {folder} ({e.strerror}); "
+                                   "make it writable or set QA_DATA_DIR.") from None
+        try:
+            deadline = None if wait is None else time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise UnavailableError(f"the data folder {folder} is busy: another process is "
+                                               "ingesting; try again when it finishes.") from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            os.close(fd)
 
     # --- meta ---
     def get_meta(self, key: str) -> str | None:
@@ -156,6 +203,14 @@ class Catalog:
             args.append(limit)
         # list views need counts, not texts: sentences are placeholders of the right number
         return [_Listed(*r[:8], n_sentences=r[8], n_chars=r[9]) for r in self.db.execute(sql, args)]
+
+    def sentence_counts(self) -> dict[str, int]:
+        """article id -> sentences stored (what a consistency check compares with vectors)."""
+        return dict(self.db.execute("select article_id, count(*) from sentences group by article_id"))
+
+    def lexical_count(self) -> int:
+        """Sentences the BM25 index holds (equal to the sentences stored, unless damaged)."""
+        return self.db.execute("select count(*) from sentence_fts").fetchone()[0]
 
     def sites(self) -> list[tuple[str, str, int]]:
         """(site key, site name, articles) of every site stored, the biggest first."""

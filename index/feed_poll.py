@@ -4,6 +4,10 @@ The validators of the last successful look (``ETag``, ``Last-Modified``) go out 
 ``If-None-Match`` / ``If-Modified-Since``, so an unchanged feed costs one small 304. They are
 kept only when every entry was read: an entry that failed is tried again at the next look
 instead of hiding behind a 304 until the feed changes.
+
+A look holds a lock named after the feed in the catalog, so when several processes follow one
+feed (replicas on one PostgreSQL catalog) one reads it while the others wait, then find its
+entries stored: each entry is fetched and ingested once.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ def poll_feed(store: Store, url: str, *, limit: int | None = None, progress: Pro
     """Look at ``url`` once and ingest its new entries. Never raises for a problem with the feed
     or its entries: the result says what happened."""
     start = time.monotonic()
+    with store.catalog.lock(f"feed {url}", wait=None):
+        return _poll(store, url, start, limit, progress, on_entry)
+
+
+def _poll(store: Store, url: str, start: float, limit: int | None, progress: Progress | None,
+          on_entry: EntryProgress | None) -> FeedPoll:
     etag, modified = store.catalog.feed_state(url)
     headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v}
     limits = store.limits

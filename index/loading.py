@@ -147,12 +147,13 @@ def decode(data: bytes, source: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Lone surrogates (from JSON escapes or bad UTF-16) become U+FFFD: they cannot be stored,
-    embedded or printed."""
-    return _SURROGATE.sub("\ufffd", text)
+    """Lone surrogates (from JSON escapes or bad UTF-16) and NUL characters become U+FFFD: they
+    cannot be stored (PostgreSQL text refuses NUL), embedded or printed. One character for one,
+    so offsets are unchanged."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 
 def _records(text: str, source: str) -> Iterator[Document]:

@@ -25,7 +25,8 @@ def _default_data_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    # QA_DATA_DIR: the one folder holding all state (Chroma, article texts, BM25 index, lock).
+    # QA_DATA_DIR: the one folder holding all state (Chroma, article texts, BM25 index, lock),
+    # except what QA_CHROMA_URL / QA_DATABASE_URL move to servers.
     data_dir: Path = field(default_factory=_default_data_dir)
     # QA_SEED_DIR: articles ingested automatically when the data folder holds none, so the quick
     # start needs no ingest step. Empty string disables it.
@@ -35,6 +36,11 @@ class Settings:
     embed_model: str = "minilm"
     # QA_CHROMA_URL: http://host:port of a Chroma server; empty = embedded store in data_dir.
     chroma_url: str = ""
+    # QA_DATABASE_URL: postgresql://user:password@host:port/dbname of a PostgreSQL catalog that
+    # any number of replicas share (needs the `postgres` extra); empty = the SQLite file in
+    # data_dir, which one machine owns. With both this and QA_CHROMA_URL set, a replica keeps
+    # no state of its own. Not shown in logs (it may hold a password).
+    database_url: str = field(default="", repr=False)
     # QA_MAX_CITATIONS: at most this many sentences are cited in one answer.
     max_citations: int = 3
     # QA_MIN_CONFIDENCE: below this answer confidence (0..1) the extractive answerer abstains.
@@ -89,6 +95,9 @@ class Settings:
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise QAError(f"QA_CONCURRENCY={self.concurrency} must be 1 or more.")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise QAError("QA_DATABASE_URL must start with postgresql:// (or be empty for the SQLite "
+                          "catalog in the data folder).")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -117,6 +126,7 @@ def _parse(name: str, raw: str):
             raise QAError(f"QA_RERANKER={raw!r}: use one of {', '.join(RERANKERS)}.")
         if name == "reranker":
             return raw.strip().lower()
+
         if "bool" in kind:
             if raw.strip().lower() in ("1", "true", "yes", "on"):
                 return True

@@ -3,14 +3,15 @@
 Write order keeps the index consistent at every instant, whatever kills the process:
 1. the ids of new articles, and of older versions they replace, are marked ``pending``;
 2. the new vectors are written to Chroma;
-3. articles, sentences and BM25 rows commit in one SQLite transaction, which also deletes
-   older versions of the same source;
+3. articles, sentences and BM25 rows commit in one catalog transaction (SQLite or PostgreSQL),
+   which also deletes older versions of the same source;
 4. the older versions' vectors are deleted, then the pending marks are dropped.
 A crash anywhere leaves at most vectors of pending ids that no committed article owns; the next
-writer deletes them, and readers ignore them meanwhile. Readers only see committed articles, so
-nothing half-ingested is ever visible (``remove`` follows the same marks). Writers take a lock
-file, so two processes never write at once; the second one waits briefly, then gets a clear
-"busy" error.
+writer (or the next process to start) deletes them, and readers ignore them meanwhile. Readers
+only see committed articles, so nothing half-ingested is ever visible (``remove`` follows the
+same marks). Writers take the catalog's write lock (a lock file next to SQLite, an advisory lock
+in PostgreSQL, which serialises writers on different machines too), so two processes never
+write at once; the second one waits briefly, then gets a clear "busy" error.
 
 A story is stored once: the same text again (same id), or a text sharing at least
 ``SAME_STORY`` of its sentences with a stored one from another source (a syndicated copy),
@@ -19,11 +20,8 @@ only adds its URLs to the stored article.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import time
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -31,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from index import dates
-from index.catalog import Catalog
+from index.catalogs import LOCK_WAIT, open_catalog
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
 from index.feed_entries import EntryProgress, entry_documents
@@ -46,7 +44,6 @@ from index.vectors import VectorIndex, open_client
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
 DOC_BATCH = 200  # documents embedded and committed together (bounds memory on big ingests)
-LOCK_WAIT = 30.0
 SAME_STORY = 0.9  # share of sentences two texts must have in common to be one story
 
 
@@ -62,6 +59,32 @@ class Store:
     def __init__(self, settings: Settings, embedder: PackagedEmbedding | None = None) -> None:
         self.settings = settings
         self.dir = Path(settings.data_dir)
+        if not (settings.database_url and settings.chroma_url):  # else a replica keeps nothing here
+            self._check_data_dir()
+        self.catalog = open_catalog(settings, self.dir)
+        try:
+            self._open_vectors(embedder)
+        except BaseException:  # e.g. the Chroma server is down: release the catalog's connections
+            self.catalog.close()
+            raise
+        self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
+                             max_entries=settings.max_feed_entries,
+                             allow_private=settings.allow_private_urls)
+
+    def _open_vectors(self, embedder: PackagedEmbedding | None) -> None:
+        settings = self.settings
+        self._check_model(settings.embed_model)
+        self.embedder = embedder or PackagedEmbedding(settings.embed_model)
+        # one collection per catalog: several catalogs may share one Chroma server
+        self.vectors = VectorIndex(open_client(self.dir, settings.chroma_url),
+                                   f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
+                                   settings.chroma_url)
+        if self.catalog.get_meta("vector_fields") != "1":
+            with self.catalog.lock(wait=LOCK_WAIT):
+                upgrade_vectors(self.catalog, self.vectors)
+        self.repair()
+
+    def _check_data_dir(self) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -70,19 +93,16 @@ class Store:
         if not os.access(self.dir, os.W_OK):  # Chroma and SQLite both need to write, even to read
             raise UnavailableError(f"the data folder {self.dir} is read-only; make it writable or set "
                                    "QA_DATA_DIR to another folder.")
-        self.catalog = Catalog(self.dir / "catalog.sqlite3")
-        self._check_model(settings.embed_model)
-        self.embedder = embedder or PackagedEmbedding(settings.embed_model)
-        # one collection per data folder: several folders may share one Chroma server
-        self.vectors = VectorIndex(open_client(self.dir, settings.chroma_url),
-                                   f"sentences-{self.catalog.index_id()}-{settings.embed_model}",
-                                   settings.chroma_url)
-        if self.catalog.get_meta("vector_fields") != "1":
-            with self._write_lock():
-                upgrade_vectors(self.catalog, self.vectors)
-        self.limits = Limits(max_bytes=int(settings.max_file_mb * 1e6), timeout=settings.url_timeout,
-                             max_entries=settings.max_feed_entries,
-                             allow_private=settings.allow_private_urls)
+
+    def repair(self) -> bool:
+        """Delete what a killed writer left (vectors of articles it never committed), unless
+        another writer is busy now (it repairs before it writes). True if it could look."""
+        try:
+            with self.catalog.lock(wait=0):
+                self._clean_pending()
+            return True
+        except UnavailableError:
+            return False
 
     def _check_model(self, name: str) -> None:
         used = self.catalog.get_meta("embed_model")
@@ -220,7 +240,7 @@ class Store:
                 else:
                     new[aid], keys[aid] = a, mine
             urls.setdefault(aid, []).extend(u for u in (d.url, d.source, *d.urls) if is_url(u))
-        with self._write_lock():
+        with self.catalog.lock(wait=LOCK_WAIT):
             # another process may have stored the same text since we looked
             fresh = [replace(a, urls=tuple(dict.fromkeys(urls[aid]))) for aid, a in new.items()
                      if not self.catalog.has(aid)]
@@ -281,7 +301,7 @@ class Store:
         return vecs[rows]
 
     def remove(self, article_id: str) -> None:
-        with self._write_lock():
+        with self.catalog.lock(wait=LOCK_WAIT):
             if not self.catalog.has(article_id):
                 raise _unknown(article_id)
             self.catalog.add_pending([article_id])  # vectors outlive a crash here: clean them later
@@ -295,29 +315,6 @@ class Store:
         for a in stale:
             self.vectors.delete(a)
         self.catalog.clear_pending(self.catalog.pending())
-
-    @contextmanager
-    def _write_lock(self):
-        path = self.dir / "write.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise UnavailableError(f"cannot write to the data folder {self.dir} ({e.strerror}); "
-                                   "make it writable or set QA_DATA_DIR.") from None
-        try:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise UnavailableError(f"the data folder {self.dir} is busy: another process is "
-                                               "ingesting; try again when it finishes.") from None
-                    time.sleep(0.2)
-            yield
-        finally:
-            os.close(fd)
 
 
 def _copy_of(mine: set[str], source: str, keys: dict[str, set[str]], new: dict[str, Article]

@@ -13,11 +13,20 @@ from index import dates
 from index.chunks import filter_metadata, make_chunks
 from index.sentences import sentence_key
 from index.sites import is_url, site_key
+from index.types import UnavailableError
 
 SCHEMA_VERSION = "2"
 # columns added after the first version: (table, column, type)
 _ADDED = [("articles", "site", "text"), ("articles", "author", "text"), ("articles", "day", "int"),
           ("articles", "site_key", "text"), ("sentences", "key", "text")]
+
+
+def refuse_newer(where: str, versions: tuple[int, int]) -> None:
+    """One line, instead of misreading (or damaging) a catalog a newer version wrote."""
+    have, known = versions
+    if have > known:
+        raise UnavailableError(f"the catalog at {where} has schema version {have}, newer than this "
+                               f"qa-news knows ({known}); upgrade qa-news (pip install -U) to use it.")
 
 
 def upgrade_catalog(catalog) -> None:

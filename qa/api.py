@@ -1,7 +1,8 @@
 """The public functions behind ``qa``: ask, ingest, follow, get_article, list_articles, remove.
 
 Each takes an optional ``settings`` (default: ``Settings.from_env()``). Stores are opened once
-per (data folder, Chroma URL, model) and reused, so a warm ``ask`` pays only for the query.
+per (data folder, Chroma URL, database URL, model) and reused, so a warm ``ask`` pays only for
+the query; a store caches no articles, so replicas sharing a database and a Chroma server agree.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def open_store(settings: Settings | None = None, *, seed: bool = True) -> Store:
     does not get it back.
     """
     s = settings or Settings.from_env()
-    key = (str(s.data_dir), s.chroma_url, s.embed_model)
+    key = _key(s)
     with _lock:
         store = _stores.get(key)
         if store is None:
@@ -71,7 +72,24 @@ def check_ready(settings: Settings | None = None) -> None:
 def close_store(settings: Settings) -> None:
     """Forget the cached store for these settings (e.g. before deleting its folder)."""
     with _lock:
-        _stores.pop((str(settings.data_dir), settings.chroma_url, settings.embed_model), None)
+        store = _stores.pop(_key(settings), None)
+    if store is not None:
+        store.catalog.close()
+
+
+def _key(s: Settings) -> tuple:
+    return str(s.data_dir), s.chroma_url, s.database_url, s.embed_model
+
+
+def upgrade_catalog(settings: Settings | None = None) -> tuple[str, int, int]:
+    """``qa db upgrade``: bring the catalog's schema up to date; (where, before, after)."""
+    from index.catalogs import open_catalog
+    catalog = open_catalog(settings or Settings.from_env(), migrate=True)
+    try:
+        before, after = catalog.upgrade()
+        return catalog.where, before, after
+    finally:
+        catalog.close()
 
 
 def ask(question: str, *, history: Iterable | None = None, article_ids: list[str] | None = None,

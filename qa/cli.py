@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa", description="Cited answers about news articles.")
     p.add_argument("--data-dir", help="data folder (default: QA_DATA_DIR or ~/.local/share/qa-news)")
     p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (QA_CHROMA_URL)")
+    p.add_argument("--database-url", help="share a PostgreSQL catalog, e.g. postgresql://qa@db/qa "
+                   "(QA_DATABASE_URL; default: SQLite in the data folder)")
     p.add_argument("--embed-model", choices=["minilm", "e5"], help="embedding model (QA_EMBED_MODEL)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -62,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    s = sub.add_parser("db", help="the catalog's schema: `qa db upgrade` migrates it to this version")
+    s.add_argument("action", choices=["upgrade", "version"])
+
     s = sub.add_parser("chat", help="start the chat page in a browser (http://127.0.0.1:7860), "
                                     "with the HTTP API on the same port")
     _server_args(s)
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(data_dir=_path(args.data_dir), chroma_url=args.chroma_url,
-                                     embed_model=args.embed_model)
+                                     database_url=args.database_url, embed_model=args.embed_model)
         return COMMANDS[args.command](args, settings) or 0
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
@@ -264,6 +269,23 @@ def cmd_eval(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_db(args, settings: Settings) -> int:
+    from qa import api
+    if args.action == "version":
+        from index.catalogs import open_catalog
+        catalog = open_catalog(settings, migrate=True)  # reading the version must not refuse
+        try:
+            have, known = catalog.schema_version()
+            print(f"{catalog.where}: schema version {have} (this qa-news: {known})")
+        finally:
+            catalog.close()
+        return 0
+    where, before, after = api.upgrade_catalog(settings)
+    print(f"{where}: schema version {after}" + (f" (was {before})" if before != after else
+                                                " (already up to date)"))
+    return 0
+
+
 def cmd_chat(args, settings: Settings) -> int:
     from ui import serve
     serve.run(settings, host=args.host, port=args.port, auth=args.auth or settings.auth or None,
@@ -279,4 +301,4 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "follow": cmd_follow, "ask": cmd_ask, "list": cmd_list,
-            "remove": cmd_remove, "eval": cmd_eval, "chat": cmd_chat, "serve": cmd_serve}
+            "remove": cmd_remove, "eval": cmd_eval, "db": cmd_db, "chat": cmd_chat, "serve": cmd_serve}

@@ -77,18 +77,27 @@ def run(path: str, *, limit: int | None = None, settings: Settings | None = None
         s = replace(base, data_dir=Path(tmp), seed_dir=None, chroma_url="")
         docs = documents(all_records if not limit else records)
         store = api.open_store(s, seed=False)
-        t0 = time.perf_counter()
-        store.add_documents(docs, progress=_bar("indexing", show_progress))
-        ingest_s = time.perf_counter() - t0
-        rows, latencies = [], []
-        tick = _bar("asking", show_progress)
-        for n, r in enumerate(records, 1):
-            t = time.perf_counter()
-            ans = api.ask(r["question"], settings=s)
-            latencies.append(time.perf_counter() - t)
-            rows.append(score(r, ans))
-            tick(n, len(records))
-        api.close_store(s)
+        if s.database_url and store.catalog.count():  # never mix benchmark articles into real ones
+            api.close_store(s)
+            raise QAError("qa eval builds its own index: with QA_DATABASE_URL give it an empty "
+                          "database (e.g. createdb qa_eval), not one holding articles.")
+        try:
+            t0 = time.perf_counter()
+            store.add_documents(docs, progress=_bar("indexing", show_progress))
+            ingest_s = time.perf_counter() - t0
+            rows, latencies = [], []
+            tick = _bar("asking", show_progress)
+            for n, r in enumerate(records, 1):
+                t = time.perf_counter()
+                ans = api.ask(r["question"], settings=s)
+                latencies.append(time.perf_counter() - t)
+                rows.append(score(r, ans))
+                tick(n, len(records))
+        finally:
+            if s.database_url:  # its vectors go with the temporary folder: so do its articles
+                for a in store.list_articles():
+                    store.remove(a.id)
+            api.close_store(s)
     report = summarise(rows, latencies)
     report.update({"file": str(path), "articles": len(docs), "ingest_seconds": round(ingest_s, 2),
                    "embed_model": base.embed_model})

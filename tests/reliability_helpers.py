@@ -9,10 +9,10 @@ from index.store import Store
 
 def index_state(store: Store) -> dict:
     """Every record kind the index keeps, counted per article, plus pending marks."""
-    db = store.catalog.db
-    articles = sorted(r[0] for r in db.execute("select id from articles"))
-    sentences = dict(db.execute("select article_id, count(*) from sentences group by article_id"))
-    fts = db.execute("select count(*) from sentence_fts").fetchone()[0]
+    c = store.catalog
+    articles = sorted(a.id for a in c.list())
+    sentences = c.sentence_counts()
+    fts = c.lexical_count()
     got = store.vectors._coll.get(include=["metadatas"])
     vectors: dict[str, int] = {}
     for meta in got["metadatas"]:

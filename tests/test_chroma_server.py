@@ -7,11 +7,8 @@ line saying what to do; starting it again is enough to recover.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,8 +18,8 @@ from index.settings import Settings
 from index.types import QAError
 
 from conftest import SEED_FILE
+from services import CHROMA, ChromaServer
 
-CHROMA = Path(sys.executable).with_name("chroma")
 QUESTIONS = ["How many prisoners were exchanged?", "How many passengers did the ferry carry?",
              "Who repaired the bridge?"]
 STORY = ("Harbour news\nThe ferry carried 140 passengers on Sunday. The old bridge was repaired by "
@@ -30,42 +27,6 @@ STORY = ("Harbour news\nThe ferry carried 140 passengers on Sunday. The old brid
 
 pytestmark = pytest.mark.skipif(not CHROMA.exists() and not shutil.which("chroma"),
                                 reason="the chroma CLI comes with chromadb")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ChromaServer:
-    def __init__(self, path: Path) -> None:
-        self.path, self.port, self.proc = path, _free_port(), None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        exe = str(CHROMA) if CHROMA.exists() else shutil.which("chroma")
-        self.proc = subprocess.Popen([exe, "run", "--path", str(self.path), "--host", "127.0.0.1",
-                                      "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "chroma run exited"
-            try:
-                urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("chroma run did not answer its heartbeat in 30 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
@@ -134,7 +95,7 @@ def test_two_data_folders_share_one_server_without_mixing(server, tmp_path):
     same = api.ingest([str(SEED_FILE)], settings=a)[0]
     assert api.ingest([str(SEED_FILE), str(story)], settings=b)[0].id == same.id  # same content
     store_b = api.open_store(b, seed=False)
-    n_b = store_b.catalog.db.execute("select count(*) from sentences").fetchone()[0]
+    n_b = sum(store_b.catalog.sentence_counts().values())
     assert store_b.vectors.count() == n_b  # only folder b's vectors are in its collection
     api.remove(same.id, settings=a)  # must not touch folder b's copy of the article
     assert store_b.vectors.count() == n_b

@@ -1,12 +1,17 @@
 """One story, stored once: a syndicated copy (same text, or over 90% the same sentences) adds
-its URL to the stored article; answers never cite two copies of one sentence."""
+its URL to the stored article; answers never cite two copies of one sentence. On both catalogs
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from news_fixtures import Story, news_page
 from qa import api
+
+pytestmark = pytest.mark.both_catalogs
 
 SENTENCES = [f"Sentence {w} of the wire story says the port moved {100 + i} containers on day {i + 1}."
              for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve "

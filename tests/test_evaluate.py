@@ -1,10 +1,15 @@
-"""qa eval on a small benchmark-format file written here (no benchmark text in the project)."""
+"""qa eval on a small benchmark-format file written here (no benchmark text in the project);
+the report on both catalogs (SQLite and PostgreSQL)."""
 
 import json
 
-from qa import evaluate
+import pytest
+
+from index.types import QAError
+from qa import api, evaluate
 
 
+@pytest.mark.both_catalogs
 def test_eval_report(tmp_path, empty_settings):
     ctx1 = "The river festival drew 12,000 visitors in June. It was held in Riverton."
     ctx2 = "The library moved to Elm Street in 1998. It holds 40,000 books."
@@ -28,6 +33,12 @@ def test_eval_report(tmp_path, empty_settings):
     assert rep["abstained_unanswerable"] == 1.0
     assert rep["latency_ms_p50"] > 0
     assert "first citation contains a gold answer: 100.0%" in evaluate.format_report(rep)
+    if empty_settings.database_url:  # a shared catalog: eval leaves it as it found it (empty)...
+        assert api.list_articles(settings=empty_settings.with_(seed_dir=None)) == []
+        (tmp_path / "story.txt").write_text(f"Festival\n{ctx1}\n")
+        api.ingest(str(tmp_path / "story.txt"), settings=empty_settings)  # ...and never mixes in
+        with pytest.raises(QAError, match="give it an empty database"):
+            evaluate.run(str(f), settings=empty_settings)
 
 
 def test_normalisation_and_f1():

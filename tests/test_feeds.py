@@ -1,5 +1,6 @@
 """Feeds on loopback: RSS 2.0, Atom and RDF, with full-content and link-only entries; polling
-with validators (304) and new entries; XML bombs; the CLI's ingest --limit and follow."""
+with validators (304) and new entries; XML bombs; the CLI's ingest --limit and follow. On both
+catalogs (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from index.types import QAError
 from news_fixtures import Item, Story, atom, news_page, rdf, rss
 from qa import api
 
+pytestmark = pytest.mark.both_catalogs
 TOWNS = ["Aldmere", "Brackwater", "Cinderford", "Dunholm", "Eastbrook", "Fallowby", "Greyhaven",
          "Hollins", "Ironbridge", "Juniper Bay"]
 
@@ -180,8 +182,9 @@ def test_entry_cap_bounds_a_huge_feed(news_server, web_settings):
     assert [a.title for a in arts] == [s.title for s in stories[:3]]
 
 
-def cli(args, data_dir, **kw):
-    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "QA_ALLOW_PRIVATE_URLS": "1"}
+def cli(args, data_dir, database_url="", **kw):
+    env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "QA_ALLOW_PRIVATE_URLS": "1",
+           "QA_DATABASE_URL": database_url}
     return subprocess.Popen([sys.executable, "-m", "qa", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
 
@@ -192,11 +195,12 @@ def test_cli_ingest_limit_and_follow_until_ctrl_c(news_server, web_settings, tmp
     feed = news_server.add("/feed", rss("Gazette", [Item(s.title, link, rfc822(s.published))
                                                for s, link in zip(stories, links)]),
                       ctype="application/rss+xml", etag='"v1"')
-    out, err = cli(["ingest", feed, "--limit", "2", "--json"], tmp_path / "d").communicate(timeout=300)
+    db = web_settings.database_url
+    out, err = cli(["ingest", feed, "--limit", "2", "--json"], tmp_path / "d", db).communicate(timeout=300)
     got = json.loads(out)
     assert [a["title"] for a in got["articles"]] == [s.title for s in stories[:2]], err
     assert got["articles"][0]["site"] == "Regional Gazette" and got["articles"][0]["published"]
-    p = cli(["follow", feed, "--every", "1s"], tmp_path / "d")
+    p = cli(["follow", feed, "--every", "1s"], tmp_path / "d", db)
     lines = []
     deadline = time.monotonic() + 120
     while len(lines) < 2 and time.monotonic() < deadline:  # two polls: one new entry, then 304
@@ -207,3 +211,27 @@ def test_cli_ingest_limit_and_follow_until_ctrl_c(news_server, web_settings, tmp
     assert f"  {feed}  1 new, 2 already stored (" in lines[0]  # one line per poll
     assert f"  {feed}  not modified (" in lines[1]
     assert len(api.list_articles(settings=web_settings.with_(data_dir=tmp_path / "d"))) == 3
+
+
+def test_two_followers_of_one_feed_read_each_entry_once(news_server, web_settings):
+    """Two processes following one feed on one catalog (replicas): one reads it while the other
+    waits on the feed's lock, then finds it unchanged; no page is fetched or stored twice."""
+    import threading
+    from index.feed_poll import poll_feed
+    from index.store import Store
+    stories = [story(i, t) for i, t in enumerate(TOWNS[:6])]
+    links = serve_pages(news_server, stories, delay=0.2)
+    feed = news_server.add("/feed", rss("Gazette", [Item(s.title, link, rfc822(s.published))
+                                               for s, link in zip(stories, links)]),
+                      ctype="application/rss+xml", etag='"v1"')
+    followers = [Store(web_settings), Store(web_settings)]  # two catalogs' connections, one catalog
+    polls = [None, None]
+    threads = [threading.Thread(target=lambda i=i: polls.__setitem__(i, poll_feed(followers[i], feed)))
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert sorted((p.status, len(p.added)) for p in polls) == [("not modified", 0), ("read", 6)]
+    assert [news_server.paths().count(f"/news/{i}.html") for i in range(6)] == [1] * 6
+    assert len(api.list_articles(settings=web_settings)) == 6

@@ -1,5 +1,6 @@
 """Date and site filters: in Python, on the command line, inside retrieval (not after it), and
-on a data folder made before the filters existed."""
+on a data folder made before the filters existed. On both catalogs (SQLite and PostgreSQL),
+except the upgrade of a SQLite file."""
 
 from __future__ import annotations
 
@@ -27,10 +28,14 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory):
+pytestmark = pytest.mark.both_catalogs
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def settings(tmp_path_factory, request):
     d = tmp_path_factory.mktemp("filters")
-    s = Settings(data_dir=d / "data", seed_dir=None)
+    url = request.getfixturevalue("pg_cluster").new_database() if request.param == "postgres" else ""
+    s = Settings(data_dir=d / "data", seed_dir=None, database_url=url)
     (d / "ferries.jsonl").write_text("\n".join(json.dumps(r) for r in RECORDS))
     api.ingest(str(d / "ferries.jsonl"), settings=s)
     return s
@@ -84,11 +89,11 @@ def test_bad_dates_are_one_line_errors(settings, filters, match):
     assert "\n" not in str(e.value)
 
 
-def test_filtering_happens_inside_retrieval(tmp_path):
+def test_filtering_happens_inside_retrieval(empty_settings, tmp_path):
     """80 undated articles answer the question better than the one dated article: none of the
     top 40 of either search is from it. Filtering those results afterwards would find nothing;
     filtering inside both searches finds it."""
-    s = Settings(data_dir=tmp_path / "data", seed_dir=None)
+    s = empty_settings
     f = tmp_path / "many.jsonl"
     decoys = [{"title": "Ferry passengers", "text": f"The ferry carried {1000 + i} passengers."}
               for i in range(80)]
@@ -108,7 +113,8 @@ def test_filtering_happens_inside_retrieval(tmp_path):
 
 
 def test_cli_filters(settings):
-    env = {**os.environ, "QA_DATA_DIR": str(settings.data_dir), "QA_SEED_DIR": ""}
+    env = {**os.environ, "QA_DATA_DIR": str(settings.data_dir), "QA_SEED_DIR": "",
+           "QA_DATABASE_URL": settings.database_url}
     r = subprocess.run([sys.executable, "-m", "qa", "ask", QUESTION, "--since", "2025-01-01",
                         "--until", "2025-02-28", "--site", "reuters.com", "--json"],
                        capture_output=True, text=True, env=env, timeout=300)

@@ -1,17 +1,19 @@
-"""Ingest: formats, stable ids, no-op re-ingest, replacement of changed files, removal."""
+"""Ingest: formats, stable ids, no-op re-ingest, replacement of changed files, removal.
+On both catalogs (SQLite and PostgreSQL)."""
 
 import json
 
+import pytest
+
 from qa import api
+
+pytestmark = pytest.mark.both_catalogs
 
 
 def _counts(settings):
     store = api.open_store(settings, seed=False)
-    db = store.catalog.db
-    return (db.execute("select count(*) from articles").fetchone()[0],
-            db.execute("select count(*) from sentences").fetchone()[0],
-            db.execute("select count(*) from sentence_fts").fetchone()[0],
-            store.vectors.count())
+    c = store.catalog
+    return c.count(), sum(c.sentence_counts().values()), c.lexical_count(), store.vectors.count()
 
 
 def test_same_content_is_noop_and_changed_file_replaces(empty_settings, tmp_path):

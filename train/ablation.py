@@ -44,12 +44,15 @@ def news_records() -> tuple[list[Document], list[dict]]:
     return docs, recs
 
 
-def run(docs, recs, models: dict[str, str], pick_model) -> dict:
+def run(docs, recs, models: dict[str, str], pick_model, steps=ROWS, settings: Settings | None = None
+        ) -> dict:
+    """Each of ``steps`` (label, QA_RERANKER) over one fresh index; ``settings`` may name an empty
+    PostgreSQL catalog (bench/catalog_quality.py compares the two catalogs this way)."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="qa-ablation-") as tmp:
-        base = replace(Settings.from_env(), data_dir=Path(tmp), seed_dir=None, chroma_url="")
+        base = replace(settings or Settings.from_env(), data_dir=Path(tmp), seed_dir=None, chroma_url="")
         api.open_store(base, seed=False).add_documents(docs)
-        for label, mode in ROWS:
+        for label, mode in steps:
             rows, lat = [], []
             for r in recs:
                 s = base.with_(reranker=mode, reader_model=models[pick_model(r)])
