@@ -54,7 +54,7 @@ def check_ready(settings: Settings | None = None) -> None:
     balancer's readiness probe. Opens the store if no one has (as the first ask would) but never
     waits behind another thread that is opening or seeding it: a probe must answer quickly."""
     s = settings or Settings.from_env()
-    store = _stores.get((str(s.data_dir), s.chroma_url, s.embed_model))
+    store = _stores.get(_key(s))
     if store is None:
         if _lock.locked():
             raise UnavailableError("the index is still opening; try again in a few seconds.")
