@@ -9,16 +9,18 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import replace
+from datetime import date
 from typing import Callable, Iterable
 
+from index import dates
 from index.feed_entries import EntryProgress
 from index.feed_poll import poll_feed
 from index.loading import clean_text
 from index.sentences import sentence_key
 from index.settings import Settings
 from index.store import Store
-from index.types import Answer, Article, FeedPoll, QAError, Scope, UnavailableError
-from qa import extractive, generative
+from index.types import Answer, Article, FeedPoll, QAError, Scope, Story, UnavailableError
+from qa import extractive, generative, periods, stories
 from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
 
@@ -57,8 +59,13 @@ def close_store(settings: Settings) -> None:
 def ask(question: str, *, history: Iterable | None = None, article_ids: list[str] | None = None,
         since: str | None = None, until: str | None = None, sites: list[str] | None = None,
         settings: Settings | None = None, llm: str | None = None,
-        on_token: Callable[[str], None] | None = None) -> Answer:
+        on_token: Callable[[str], None] | None = None, today: str | None = None) -> Answer:
     """Answer ``question`` from the indexed articles, citing sentences.
+
+    A question about a developing story is answered from its newest article that states the
+    fact ("As of 12 March 2025 (Harbor Gazette): ..."); one naming a date or period ("by 3
+    March", "last week") from what was published by then; sources that disagree are shown
+    side by side; "What has happened in X so far?" gets a dated timeline (``qa.stories``).
 
     history: earlier turns, as strings (the user's questions), (question, answer) pairs, or
         chat messages ``{"role": ..., "content": ...}``; used to read follow-up questions.
@@ -69,27 +76,42 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         "uk.reuters.com") or site names ("Reuters").
     llm: "openai" / "llamacpp" for a generative answer, "none" for extractive; default from
         ``QA_LLM``. on_token receives streamed text in generative mode.
+    today: the day the question is asked (YYYY-MM-DD; default: today's date), which relative
+        periods ("last week", "yesterday") count from.
     """
     s = settings or Settings.from_env()
     q = clean_question(question)
     store = open_store(s)
+    day = date.fromisoformat(dates.parse_day(today, "today")) if today not in (None, "") else date.today()
+    period = periods.parse(q, day)
     scope = store.scope(article_ids, since, until, sites)
     if not scope.is_empty() and store.catalog.count_in(scope) == 0:
         return Answer(q, extractive.NOT_FOUND, (), abstained=True,
                       notice=f"No article matches {describe(scope, since, until, sites)}.")
+    asked = q
+    if period.dated:  # the question's own period narrows the scope, when any article is in it
+        narrowed = replace(scope, since=max(filter(None, (scope.since, period.since)), default=None),
+                           until=min(filter(None, (scope.until, period.until)), default=None))
+        if store.catalog.count_in(narrowed):
+            scope, asked = narrowed, period.text
+        else:
+            period = replace(period, since=None, until=None)
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
+    ranked: list[Candidate] = []
 
     def search(query: str, history: list[str] = past):
         found = retrieve(store, query, history=history, scope=scope,
                          limit=s.rerank_top if s.reranker != "off" else 10)
-        return rerank(query, distinct(found), s)
+        ranked[:] = rerank(query, distinct(found), s)
+        return list(ranked)
 
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
         answer = generative.ask(q, history, search, s, choice, on_token)
     else:
-        answer = extractive.answer(q, search(q), s)
-    return with_sources(answer, store)
+        answer = replace(extractive.answer(asked, search(asked), s), question=q)
+    answer = with_sources(answer, store)
+    return stories.compose(period, ranked, answer, store, s.max_citations)
 
 
 def distinct(candidates: list[Candidate]) -> list[Candidate]:

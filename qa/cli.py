@@ -57,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("remove", help="delete an article and all its records")
     s.add_argument("article_id", metavar="ID")
 
-    s = sub.add_parser("eval", help="measure answers and citations on a benchmark JSONL file")
-    s.add_argument("file", metavar="FILE.jsonl")
+    s = sub.add_parser("eval", help="measure answers and citations on a benchmark JSONL file, or on "
+                                    "developing stories (a folder of story .json files, or one)")
+    s.add_argument("file", metavar="FILE.jsonl|STORIES")
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--split", choices=["dev", "train", "all"], default="dev",
+                   help="stories: whose questions are asked (all stories are indexed; default dev)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
     s = sub.add_parser("chat", help="start the chat page in a browser (http://127.0.0.1:7860), "
@@ -258,9 +261,11 @@ def cmd_remove(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from qa import evaluate
-    report = evaluate.run(args.file, limit=args.limit, settings=settings, show_progress=True)
-    print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
+    from qa import evaluate, story_eval
+    kind = story_eval if story_eval.is_stories(args.file) else evaluate
+    extra = {"split": args.split} if kind is story_eval else {}
+    report = kind.run(args.file, limit=args.limit, settings=settings, show_progress=True, **extra)
+    print(json.dumps(report, indent=2) if args.json else kind.format_report(report))
     return 0
 
 

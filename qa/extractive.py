@@ -73,6 +73,13 @@ def answer(question: str, candidates: list[Candidate], settings: Settings) -> An
     chosen = (_chosen_by_reader if reranked else _chosen_by_score)(question, candidates, settings)
     if not chosen:
         return Answer(question, NOT_FOUND, (), abstained=True)
+    cites = citations(question, chosen)
+    text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
+    return Answer(question, text, tuple(cites))
+
+
+def citations(question: str, chosen: list[Candidate]) -> list[Citation]:
+    """The chosen candidates as citations, each with its answering span when one is found."""
     qtype = answer_type(question)
     qterms = set(query_terms(question))
     cites = []
@@ -82,5 +89,4 @@ def answer(question: str, candidates: list[Candidate], settings: Settings) -> An
             c.article_id, c.title, c.text, c.start, c.end,
             round(c.prob if c.prob is not None else c.score, 4), c.index, c.paragraph,
             c.start + span[0] if span else None, c.start + span[1] if span else None))
-    text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
-    return Answer(question, text, tuple(cites))
+    return cites

@@ -1,0 +1,202 @@
+"""Answers about developing stories: the newest fact first, dated; sources that disagree; timelines.
+
+This runs after the reader has ranked the candidate sentences (whichever reader ships), on
+what the catalog knows of each candidate's article: its story (``index.stories`` grouped them
+at ingest), publication date and site.
+
+- A question about a story of several articles is answered from the newest article that
+  states the fact: among the reader's good candidates of that story (those at least
+  ``GOOD_RATIO`` as likely as its best, holding a thing of the asked type when a number or date
+  is asked), the one published last is cited first, and the answer says as of when and per
+  whom ("As of 12 March 2025 (Harbor Gazette): ..."). Older values follow, marked as earlier.
+  A question naming a date or period ("by 3 March", ``qa.periods``) has already been limited to
+  what was published by then, so the same rule gives the value as of that day.
+- When good candidates from other sites, published within ``DISAGREE_DAYS`` of the newest one,
+  give a different number, the answer shows each value with its source instead of choosing.
+- A timeline question gets dated sentences of the story's articles, oldest first: each
+  article's lead, and its best candidate sentence when that is another one, at most
+  ``TIMELINE_CAP`` sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from index import dates
+from index.store import Store
+from index.types import Answer, Citation, Claim, Disagreement, Story
+from qa import extractive
+from qa.periods import Period
+from qa.retrieve import Candidate
+from qa.spans import answer_type
+
+GOOD_RATIO = 0.5  # tuned on the training stories (python -m train.tune_stories)
+DISAGREE_DAYS = 1  # "about the same time": published on the same day or the next
+TIMELINE_CAP = 8  # sentences in a timeline
+TIMELINE_LOOK = 5  # the story of a timeline is the first one among this many candidates
+TYPED = ("number", "date", "duration")
+
+
+@dataclass(eq=False)
+class _Source:
+    """A candidate with what the catalog knows of its article."""
+
+    c: Candidate
+    published: str | None
+    site: str | None
+    day: int | None  # proleptic ordinal of the publication day
+
+    @property
+    def prob(self) -> float:
+        return self.c.prob if self.c.prob is not None else self.c.score
+
+
+def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
+            max_citations: int) -> Answer:
+    """``base`` (the reader's extractive answer to ``ranked``) made story-aware."""
+    answer = replace(base, since=period.since, until=period.until)
+    if not ranked:
+        return answer
+    ids = list(dict.fromkeys(c.article_id for c in ranked))
+    story_of = store.catalog.stories_of(ids)
+    meta = store.catalog.metadata(ids)
+    sources = [_Source(c, meta[c.article_id][0], meta[c.article_id][1],
+                       _ordinal(meta[c.article_id][0])) for c in ranked if c.article_id in meta]
+    if period.timeline:
+        made = timeline(answer, sources, story_of, store, period)
+        if made is not None:
+            return made
+    if base.abstained or not base.citations:
+        return answer
+    sid = story_of.get(base.citations[0].article_id)
+    story = _story(store, sid)
+    if story is None:
+        return answer
+    if base.mode != "extractive":  # the model chose its sources; say how current they are
+        return replace(answer, story=story, as_of=_newest(base.citations))
+    return latest_first(answer, [s for s in sources if story_of.get(s.c.article_id) == sid],
+                        story, max_citations)
+
+
+def _story(store: Store, sid: str | None) -> Story | None:
+    """The story when it has several dated articles (only then is there a newest one)."""
+    if sid is None:
+        return None
+    found = store.catalog.stories(story_ids=[sid])
+    return found[0] if found and found[0].articles > 1 and found[0].last else None
+
+
+def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: int) -> Answer:
+    qtype = answer_type(answer.question)
+    best = max((s.prob for s in in_story), default=0.0)
+    good = [s for s in in_story if s.day is not None and s.prob >= GOOD_RATIO * best
+            and (qtype not in TYPED or s.c.features.get("typed"))]
+    if not good:
+        return answer
+    first = max(good, key=lambda s: (s.day, s.prob))
+    value = {id(s): v for s, v in zip(good, _values(answer.question, [s.c for s in good]))}
+    disputed: list[_Source] = []
+    if qtype == "number" and value[id(first)]:
+        for s in sorted(good, key=lambda s: -s.prob):
+            if (s.site and s.site != first.site and abs(s.day - first.day) <= DISAGREE_DAYS
+                    and value[id(s)] and value[id(s)] != value[id(first)]
+                    and all(d.site != s.site for d in disputed) and len(disputed) < most - 1):
+                disputed.append(s)
+    shown = {value[id(first)]} | {value[id(s)] for s in disputed}
+    earlier = []
+    for s in sorted(good, key=lambda s: (-s.day, -s.prob)):
+        if len(disputed) + len(earlier) + 1 >= most:
+            break
+        if s.day < first.day and value[id(s)] not in shown and s not in disputed:
+            earlier.append(s)
+            shown.add(value[id(s)])
+    chosen = [first, *disputed, *earlier]
+    cites = [replace(c, published=s.published, site=s.site, earlier=s in earlier)
+             for s, c in zip(chosen, extractive.citations(answer.question, [s.c for s in chosen]))]
+    as_of = first.published[:10] if first.published else None
+    if disputed:
+        claims = tuple(Claim(value[id(s)], s.site, s.published, n)
+                       for n, s in enumerate([first, *disputed], 1))
+        text = (f"As of {dates.display(as_of)}, the sources disagree: "
+                + "; ".join(f"{c.site}: {c.value} [{c.citation}]" for c in claims) + ".")
+        disagreements = (Disagreement(claims),)
+    else:
+        text = f"As of {_when(first)}: {cites[0].sentence} [1]"
+        disagreements = ()
+    for n, (s, c) in enumerate(zip(chosen, cites), 1):
+        if s in earlier:
+            text += f" Earlier, {_when(s)}: {c.sentence} [{n}]"
+    return replace(answer, text=text, citations=tuple(cites), story=story, as_of=as_of,
+                   disagreements=disagreements)
+
+
+def timeline(answer: Answer, sources: list[_Source], story_of: dict[str, str], store: Store,
+             period: Period) -> Answer | None:
+    """The story's dated sentences, oldest first; None when the question's story has a single
+    article (then it is answered as any other question)."""
+    story = next((st for s in sources[:TIMELINE_LOOK]
+                  if (st := _story(store, story_of.get(s.c.article_id)))), None)
+    if story is None:
+        return None
+    lo, hi = (dates.day_number(d) for d in (period.since, period.until))
+    articles = [(aid, pub, site) for aid, _, pub, site in store.catalog.story_articles(story.id)
+                if (lo is None or (dates.day_number(pub) or 0) >= lo)
+                and (hi is None or (dates.day_number(pub) or 0) <= hi)]
+    if len(articles) < 2:
+        return None
+    if len(articles) > TIMELINE_CAP:  # the beginning, and the latest developments
+        articles = articles[:1] + articles[1 - TIMELINE_CAP:]
+    best_in = {}
+    for s in sources:
+        best_in.setdefault(s.c.article_id, s)
+    picks = [(aid, 0) for aid, _, _ in articles]
+    for aid, _, _ in articles:  # a second sentence per article while there is room
+        s = best_in.get(aid)
+        if s is not None and s.c.index != 0 and len(picks) < TIMELINE_CAP:
+            picks.append((aid, s.c.index))
+    rows = store.catalog.sentences_around(picks, window=0)
+    where = {aid: (pub, site) for aid, pub, site in articles}
+    order = {aid: n for n, (aid, _, _) in enumerate(articles)}
+    cites = []
+    for aid, idx in sorted(picks, key=lambda k: (order[k[0]], k[1])):
+        if (aid, idx) not in rows:
+            continue
+        title, start, end, para, text = rows[(aid, idx)]
+        s = best_in.get(aid)
+        score = round(s.prob, 4) if s is not None and s.c.index == idx else 0.0
+        cites.append(Citation(aid, title, text, start, end, score, idx, para,
+                              published=where[aid][0], site=where[aid][1]))
+    lines = [f"Timeline of “{story.title}” ({len(articles)} articles, "
+             f"{dates.span(articles[0][1], articles[-1][1])}):"]
+    for n, c in enumerate(cites, 1):
+        lines.append(f"- {dates.display(c.published)}{f' ({c.site})' if c.site else ''}: {c.sentence} [{n}]")
+    return replace(answer, text="\n".join(lines), citations=tuple(cites), abstained=False,
+                   story=story, as_of=_newest(cites), timeline=True, notice=None)
+
+
+def _values(question: str, chosen: list[Candidate]) -> list[str | None]:
+    """The answering span of each candidate, normalised to compare ("4,200" == "4200")."""
+    out = []
+    for c in extractive.citations(question, chosen):
+        if c.answer_start is None:
+            out.append(None)
+            continue
+        span = c.sentence[c.answer_start - c.start:c.answer_end - c.start]
+        out.append(re.sub(r"(?<=\d),(?=\d{3})", "", span.lower()).strip(" .,"))
+    return out
+
+
+def _when(s: _Source) -> str:
+    day = dates.display(s.published)
+    return f"{day} ({s.site})" if s.site else day
+
+
+def _newest(cites) -> str | None:
+    days = [c.published[:10] for c in cites if c.published]
+    return max(days) if days else None
+
+
+def _ordinal(published: str | None) -> int | None:
+    day = dates.day_number(published)
+    return dates.ordinal(day) if day else None
