@@ -29,8 +29,8 @@ from index import dates
 from index.types import Article
 
 MAX_GAP_DAYS = 21  # a story's next article comes within three weeks, or it is a new story
-JOIN = 0.80  # link score needed to join a story (tuned on train stories, see the docstring)
-NAME_WEIGHT = 0.5
+JOIN = 0.65  # link score needed to join a story (tuned on the train stories: see the docstring)
+NAME_WEIGHT = 0.25
 LEAD_SENTENCES = 2
 
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|de|la|van|von|al|the)?\s*[A-Z][\w'’-]*)*")

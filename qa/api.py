@@ -111,7 +111,13 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     else:
         answer = replace(extractive.answer(asked, search(asked), s), question=q)
     answer = with_sources(answer, store)
-    return stories.compose(period, ranked, answer, store, s.max_citations)
+
+    def search_in(ids: list[str]) -> list[Candidate]:
+        found = retrieve(store, asked, scope=replace(scope, article_ids=tuple(ids)),
+                         limit=s.rerank_top if s.reranker != "off" else 10)
+        return rerank(asked, distinct(found), s)
+
+    return stories.compose(period, ranked, answer, store, s.max_citations, search_in)
 
 
 def distinct(candidates: list[Candidate]) -> list[Candidate]:
