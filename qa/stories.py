@@ -141,38 +141,60 @@ def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: in
             per_article[s.c.article_id] = s
     first = max([*good, *per_article.values()], key=lambda s: (s.day, s.prob))
     good = list(dict.fromkeys([*good, first]))
-    disputed: list[_Source] = []
-    if qtype == "number" and value[first] and fact[first]:
-        for s in sorted(good, key=lambda s: -s.prob):
-            if (s.site and s.site != first.site and abs(s.day - first.day) <= DISAGREE_DAYS
-                    and fact[s] and value[s] and value[s] != value[first]
-                    and all(d.site != s.site for d in disputed) and len(disputed) < most - 1):
-                disputed.append(s)
-    shown = {value[first]} | {value[s] for s in disputed}
-    earlier = []
-    for s in sorted(good, key=lambda s: (-s.day, -s.prob)):
+    disputed, old_dispute = _disputes(first, good, value, fact, most) if qtype == "number" else ([], [])
+    shown = {value[x] for x in [first, *disputed, *old_dispute]}
+    earlier = list(old_dispute)
+    for x in sorted(good, key=lambda x: (-x.day, -x.prob)):
         if len(disputed) + len(earlier) + 1 >= most:
             break
-        if s.day < first.day and value[s] not in shown and s not in disputed:
-            earlier.append(s)
-            shown.add(value[s])
+        if x.day < first.day and value[x] not in shown and x not in disputed:
+            earlier.append(x)
+            shown.add(value[x])
     chosen = [first, *disputed, *earlier]
-    cites = [replace(c, published=s.published, site=s.site, earlier=s in earlier)
-             for s, c in zip(chosen, extractive.citations(question, [s.c for s in chosen]))]
+    cites = [replace(c, published=x.published, site=x.site, earlier=x in earlier)
+             for x, c in zip(chosen, extractive.citations(question, [x.c for x in chosen]))]
     as_of = first.published[:10] if first.published else None
+    number = {x: n for n, x in enumerate(chosen, 1)}
+    disagreements = tuple(Disagreement(tuple(Claim(value[x], x.site, x.published, number[x]) for x in group))
+                          for group in ([first, *disputed], old_dispute) if len(group) > 1)
     if disputed:
-        claims = tuple(Claim(value[s], s.site, s.published, n) for n, s in enumerate([first, *disputed], 1))
-        text = (f"As of {dates.display(as_of)}, the sources disagree: "
-                + "; ".join(f"{c.site}: {c.value} [{c.citation}]" for c in claims) + ".")
-        disagreements = (Disagreement(claims),)
+        text = f"As of {dates.display(as_of)}, the sources disagree: {_claims(disagreements[0])}."
     else:
         text = f"As of {_when(first)}: {cites[0].sentence} [1]"
-        disagreements = ()
-    for n, (s, c) in enumerate(zip(chosen, cites), 1):
-        if s in earlier:
-            text += f" Earlier, {_when(s)}: {c.sentence} [{n}]"
+    if old_dispute:
+        text += f" Earlier, the sources disagreed: {_claims(disagreements[-1], dated=True)}."
+    for n, (x, c) in enumerate(zip(chosen, cites), 1):
+        if x in earlier and x not in old_dispute:
+            text += f" Earlier, {_when(x)}: {c.sentence} [{n}]"
     return replace(answer, text=text, citations=tuple(cites), story=story, as_of=as_of,
                    disagreements=disagreements)
+
+
+def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most: int
+              ) -> tuple[list[_Source], list[_Source]]:
+    """Sources disagreeing with ``first`` (other sites, about the same day, another number);
+    failing those, the newest pair of good sources that disagreed with each other earlier."""
+    def differ(a: _Source, b: _Source) -> bool:
+        return bool(a.site and b.site and a.site != b.site and abs(a.day - b.day) <= DISAGREE_DAYS
+                    and fact[a] and fact[b] and value[a] and value[b] and value[a] != value[b])
+
+    ranked = sorted(good, key=lambda x: -x.prob)
+    disputed: list[_Source] = []
+    for x in ranked:
+        if differ(first, x) and all(d.site != x.site for d in disputed) and len(disputed) < most - 1:
+            disputed.append(x)
+    if disputed or most < 3:
+        return disputed, []
+    pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1:] if differ(a, b)]
+    if not pairs:
+        return [], []
+    a, b = max(pairs, key=lambda p: (max(p[0].day, p[1].day), p[0].prob + p[1].prob))
+    return [], sorted([a, b], key=lambda x: (x.day, -x.prob))
+
+
+def _claims(d: Disagreement, dated: bool = False) -> str:
+    return "; ".join(f"{c.site}{', ' + dates.display(c.published) if dated else ''}: {c.value} "
+                     f"[{c.citation}]" for c in d.claims)
 
 
 def timeline(answer: Answer, sources: list[_Source], story_of: dict[str, str], store: Store,
