@@ -20,7 +20,8 @@ from index.sentences import sentence_key
 from index.settings import Settings
 from index.store import Store
 from index.types import Answer, Article, FeedPoll, QAError, Scope, Story, UnavailableError
-from qa import extractive, generative, periods, stories
+from qa import extractive, generative, periods
+from qa.stories import compose
 from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
 
@@ -117,7 +118,7 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
                          limit=s.rerank_top if s.reranker != "off" else 10)
         return rerank(asked, distinct(found), s)
 
-    return stories.compose(period, ranked, answer, store, s.max_citations, search_in)
+    return compose(period, ranked, answer, store, s.max_citations, search_in)
 
 
 def distinct(candidates: list[Candidate]) -> list[Candidate]:
@@ -236,6 +237,33 @@ def list_articles(*, settings: Settings | None = None, search: str = "",
     """Articles newest first (by publication date; undated ones last, latest added first),
     only those whose title or site contains ``search`` when given."""
     return open_store(settings).list_articles(search, limit)
+
+
+def stories(*, settings: Settings | None = None, search: str = "",
+            limit: int | None = None) -> list[Story]:
+    """Stories (articles grouped at ingest) newest first, only those with an article whose
+    title or site contains ``search`` when given."""
+    return open_store(settings).stories(search, limit)
+
+
+def story(story_id: str, *, settings: Settings | None = None) -> tuple[Story, list[Article]]:
+    """A story and its articles (without texts), oldest first."""
+    return open_store(settings).story(story_id)
+
+
+def stories_of(article_ids: list[str], *, settings: Settings | None = None) -> dict[str, Story]:
+    """article id -> its story, for the given articles that share a story with others."""
+    catalog = open_store(settings).catalog
+    sid = catalog.stories_of(article_ids)
+    found = {st.id: st for st in catalog.stories(story_ids=list(set(sid.values())))} if sid else {}
+    return {aid: found[s] for aid, s in sid.items() if s in found and found[s].articles > 1}
+
+
+def move_article(article_id: str, story_id: str | None = None, *,
+                 settings: Settings | None = None) -> Story:
+    """Move an article into another story, or (``story_id`` None) out into one of its own;
+    a moved article stays where it was put. Returns its new story."""
+    return open_store(settings, seed=False).move_article(article_id, story_id)
 
 
 def remove(article_id: str, *, settings: Settings | None = None) -> None:

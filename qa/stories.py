@@ -175,8 +175,12 @@ def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most
     """Sources disagreeing with ``first`` (other sites, about the same day, another number);
     failing those, the newest pair of good sources that disagreed with each other earlier."""
     def differ(a: _Source, b: _Source) -> bool:
+        # neither sentence may hold the other's number: "rose to seven ... three more bodies"
+        # does not dispute "seven"
         return bool(a.site and b.site and a.site != b.site and abs(a.day - b.day) <= DISAGREE_DAYS
-                    and fact[a] and fact[b] and value[a] and value[b] and value[a] != value[b])
+                    and fact[a] and fact[b] and value[a] and value[b]
+                    and not _numbers(value[a]) & _numbers(b.c.text)
+                    and not _numbers(value[b]) & _numbers(a.c.text))
 
     ranked = sorted(good, key=lambda x: -x.prob)
     disputed: list[_Source] = []
@@ -190,6 +194,25 @@ def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most
         return [], []
     a, b = max(pairs, key=lambda p: (max(p[0].day, p[1].day), p[0].prob + p[1].prob))
     return [], sorted([a, b], key=lambda x: (x.day, -x.prob))
+
+
+_WORD_NUMBERS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_WORD_NUMBERS.update({w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty "
+                                                            "ninety".split(), 3)})
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers a text gives, as digits ("fifty-two" and "52" are one number)."""
+    out = set()
+    for m in re.finditer(r"\d[\d,]*(?:\.\d+)?|[a-z]+(?:-[a-z]+)?", text.lower()):
+        w = m.group(0)
+        if w[0].isdigit():
+            out.add(w.replace(",", "").rstrip("."))
+        elif all(p in _WORD_NUMBERS for p in w.split("-")):
+            out.add(str(sum(int(_WORD_NUMBERS[p]) for p in w.split("-"))))
+    return out
 
 
 def _claims(d: Disagreement, dated: bool = False) -> str:
