@@ -107,8 +107,15 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         ranked[:] = rerank(query, distinct(found), s)
         return list(ranked)
 
+    def dated_search(query: str, history: list[str] = past):  # the model is shown dates and sites
+        found = search(query, history)
+        meta = store.catalog.metadata(list({c.article_id for c in found}))
+        for c in found:
+            c.published, c.site = meta.get(c.article_id, (None, None))[:2]
+        return found
+
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
-        answer = generative.ask(q, history, search, s, choice, on_token)
+        answer = generative.ask(q, history, dated_search, s, choice, on_token)
     else:
         answer = replace(extractive.answer(asked, search(asked), s), question=q)
     answer = with_sources(answer, store)
