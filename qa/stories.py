@@ -176,17 +176,23 @@ def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most
     failing those, the newest pair of good sources that disagreed with each other earlier."""
     def differ(a: _Source, b: _Source) -> bool:
         # neither sentence may hold the other's number: "rose to seven ... three more bodies"
-        # does not dispute "seven"
+        # does not dispute "seven"; and a next day's figure that says it is an update ("rose
+        # to four", "have died since") is news, not a dispute
+        later = a if a.day > b.day else b if b.day > a.day else None
         return bool(a.site and b.site and a.site != b.site and abs(a.day - b.day) <= DISAGREE_DAYS
                     and fact[a] and fact[b] and value[a] and value[b]
                     and not _numbers(value[a]) & _numbers(b.c.text)
-                    and not _numbers(value[b]) & _numbers(a.c.text))
+                    and not _numbers(value[b]) & _numbers(a.c.text)
+                    and not (later and _UPDATE.search(later.c.text)))
 
     ranked = sorted(good, key=lambda x: -x.prob)
     disputed: list[_Source] = []
     for x in ranked:
-        if differ(first, x) and all(d.site != x.site for d in disputed) and len(disputed) < most - 1:
+        if differ(first, x) and all(d.site != x.site for d in disputed):
             disputed.append(x)
+    if any(x.day == first.day for x in disputed):  # a same-day figure beats the day before's
+        disputed = [x for x in disputed if x.day == first.day]
+    disputed = disputed[:most - 1]
     if disputed or most < 3:
         return disputed, []
     pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1:] if differ(a, b)]
@@ -196,6 +202,8 @@ def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most
     return [], sorted([a, b], key=lambda x: (x.day, -x.prob))
 
 
+_UPDATE = re.compile(r"\b(?:rose|risen|rises|rising|up from|down from|increased|climbed|reached|"
+                     r"revised|raised|lowered|fell|fallen|dropped|since|so far|in total|now)\b", re.I)
 _WORD_NUMBERS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
