@@ -113,7 +113,7 @@ class Citation:
     site: str | None = None
     author: str | None = None
     url: str | None = None
-    # an earlier value of a developing story, cited after the current one (see qa.stories)
+    # an earlier value of a developing story, cited after the current one (see qa.developing)
     earlier: bool = False
 
     def to_dict(self) -> dict:
@@ -168,7 +168,7 @@ class Answer:
     abstained: bool = False
     mode: str = "extractive"  # "extractive" or "generative"
     notice: str | None = None  # e.g. why a generative request fell back to extractive
-    # for a developing story (qa.stories): the story answered from; the publication date of the
+    # for a developing story (qa.developing): the story answered from; the publication date of the
     # newest source the answer rests on ("As of 12 March 2025"); the period the question named
     # (inclusive ISO days, either may be None); sources that disagree; and whether the answer
     # is a timeline (citations oldest first, one or two per article)

@@ -21,7 +21,7 @@ from index.settings import Settings
 from index.store import Store
 from index.types import Answer, Article, FeedPoll, QAError, Scope, Story, UnavailableError
 from qa import extractive, generative, periods
-from qa.stories import compose
+from qa.developing import compose
 from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
 
@@ -66,7 +66,7 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     A question about a developing story is answered from its newest article that states the
     fact ("As of 12 March 2025 (Harbor Gazette): ..."); one naming a date or period ("by 3
     March", "last week") from what was published by then; sources that disagree are shown
-    side by side; "What has happened in X so far?" gets a dated timeline (``qa.stories``).
+    side by side; "What has happened in X so far?" gets a dated timeline (``qa.developing``).
 
     history: earlier turns, as strings (the user's questions), (question, answer) pairs, or
         chat messages ``{"role": ..., "content": ...}``; used to read follow-up questions.

@@ -38,7 +38,7 @@ def test_group_joins_similar_close_articles_and_keeps_others_apart():
 
 
 def test_group_merges_two_stories_an_article_bridges():
-    v = np.array([0.6, 0.8, 0, 0, 0, 0, 0, 0], np.float32)  # between the two directions
+    v = np.array([1, 1, 0, 0, 0, 0, 0, 0], np.float32) / np.sqrt(2)  # between the two directions
     known = [_profile("a1", 20250301, 0, story_id="sA"), _profile("b1", 20250301, 1, story_id="sB")]
     bridge = Profile("c1", 20250302, v, frozenset())
     out = group([bridge], known)
@@ -59,17 +59,19 @@ def test_split_after_a_removal():
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     s = Settings(data_dir=tmp_path_factory.mktemp("stories") / "data", seed_dir=None)
-    articles = api.ingest(RECORDS, settings=s)
-    s.ids = {a.url or a.title: a.id for a in articles}  # type: ignore[attr-defined]
+    IDS.update({a.url or a.title: a.id for a in api.ingest(RECORDS, settings=s)})
     return s
 
 
+IDS: dict[str, str] = {}  # the fixture's articles: url (or title) -> id
+
+
 def _id(settings, record) -> str:
-    return settings.ids[record.get("url") or record["title"]]
+    return IDS[record.get("url") or record["title"]]
 
 
 def test_ingest_groups_the_mill_fire(settings):
-    of = api.stories_of(list(settings.ids.values()), settings=settings)
+    of = api.stories_of(list(IDS.values()), settings=settings)
     mill = {of[_id(settings, r)].id for r in MILL}
     assert len(mill) == 1
     story = of[_id(settings, MILL[0])]
@@ -220,7 +222,7 @@ def test_http_ask_and_stories(client):
     body = r.json()
     assert body["disagreements"][0]["claims"][0]["site"] in ("Valley Times", "Harbor Gazette")
     assert body["story"]["articles"] == 4 and body["as_of"] == "2025-05-03"
-    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
     assert {"as_of", "disagreements", "timeline", "story", "since", "until"} <= set(schema["Answer"]["properties"])
     assert "today" in schema["AskRequest"]["properties"]
     listed = client.get("/api/v1/stories").json()["stories"]
@@ -264,6 +266,6 @@ def test_generative_prompt_has_dates_and_sites(settings):
     from qa.retrieve import Candidate
     c = Candidate("a", 0, "Carrow mill fire death toll reaches five", 0, 10, 0, "The toll rose to five.",
                   published="2025-05-06", site="Northfield Post")
-    user = build_messages("How many died?", [c], tag="t")[1]["content"]
+    user = build_messages("How many died?", [c], tag="src-1f2e")[1]["content"]
     assert "Article: Carrow mill fire death toll reaches five (Northfield Post, 6 May 2025)" in user
     assert "newest" in SYSTEM and "each value with its source" in SYSTEM
