@@ -25,6 +25,7 @@ from qa.developing import compose
 from qa.rerank import rerank
 from qa.retrieve import Candidate, retrieve
 
+IN_STORY = 4  # sentences read per story article the first search missed (see qa.developing)
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 
 _stores: dict[tuple, Store] = {}
@@ -120,9 +121,9 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         answer = replace(extractive.answer(asked, search(asked), s), question=q)
     answer = with_sources(answer, store)
 
-    def search_in(ids: list[str]) -> list[Candidate]:
-        found = retrieve(store, asked, scope=replace(scope, article_ids=tuple(ids)),
-                         limit=s.rerank_top if s.reranker != "off" else 10)
+    def search_in(ids: list[str]) -> list[Candidate]:  # a few sentences per article: the reader's
+        found = retrieve(store, asked, scope=replace(scope, article_ids=tuple(ids)),  # time is per row
+                         limit=min(s.rerank_top if s.reranker != "off" else 10, IN_STORY * len(ids)))
         return rerank(asked, distinct(found), s)
 
     return compose(period, ranked, answer, store, s.max_citations, search_in)

@@ -93,12 +93,13 @@ def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
     if base.mode != "extractive":  # the model chose its sources; say how current they are
         return replace(answer, story=story, as_of=_newest(base.citations))
     articles = _in_period(store.catalog.story_articles(sid), period)
-    # the story's own best sentences: retrieval over all articles may have left out the newest
+    # retrieval over all articles may have left out some of the story's, the newest among them
     where = {aid: (pub, site) for aid, pub, site in articles}
-    seen = {(s.c.article_id, s.c.index) for s in sources}
     in_story = [s for s in sources if s.c.article_id in where]
-    in_story += [_Source(c, *where[c.article_id], _ordinal(where[c.article_id][0]))
-                 for c in search_in(list(where)) if (c.article_id, c.index) not in seen]
+    missing = [aid for aid in where if aid not in {s.c.article_id for s in in_story}]
+    if missing:  # read the best few sentences of those too
+        in_story += [_Source(c, *where[c.article_id], _ordinal(where[c.article_id][0]))
+                     for c in search_in(missing)]
     return latest_first(answer, in_story, story, max_citations)
 
 
