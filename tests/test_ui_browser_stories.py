@@ -29,7 +29,7 @@ def page(tmp_path_factory):
     demo, url = serve.start(settings)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg = browser.new_page(viewport={"width": 1400, "height": 1200})
         pg.goto(url, wait_until="load")
         pg.wait_for_selector("#qa-question textarea", timeout=SLOW)
         yield pg
@@ -39,7 +39,7 @@ def page(tmp_path_factory):
 
 def _shot(pg, msg, name: str) -> None:
     if os.environ.get("QA_UPDATE_SCREENSHOT"):
-        msg.scroll_into_view_if_needed()
+        msg.evaluate("e => e.scrollIntoView({block: 'start'})")  # the answer's first line on top
         pg.screenshot(path=str(DOCS / name))
 
 
