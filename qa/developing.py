@@ -48,7 +48,9 @@ TYPED = ("number", "date", "duration")
 _SAME_FACT = [{"die", "dead", "death", "kill", "toll", "fatal", "bodi", "live"},
               {"injur", "hurt", "wound", "hospit", "treat"},
               {"miss", "unaccount", "trap"}, {"evacu", "displac", "flee", "shelter", "home"},
-              {"arrest", "detain", "custodi", "charg"}, {"ship", "vessel", "boat"}]
+              {"arrest", "detain", "custodi", "charg"}, {"ship", "vessel", "boat"},
+              {"pay", "paid", "fee", "worth", "cost", "price", "sale", "sold", "sell", "deal", "bid",
+               "offer"}, {"rescu", "save", "aliv", "survivor"}]
 _GENERIC = {"peopl", "person", "number", "total", "now", "more", "least", "about", "around", "said",
             "still", "current", "latest", "far", "happen", "new", "today", "how", "mani", "much",
             "get", "go", "ha", "wa", "thi"}
@@ -130,8 +132,9 @@ def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: in
     wanted = fact_words(question, story.title)
     value, fact = {}, {}
     for s, c in zip(dated, extractive.citations(question, [s.c for s in dated])):
-        value[s] = _normal(c.sentence[c.answer_start - c.start:c.answer_end - c.start]) \
+        span = _normal(c.sentence[c.answer_start - c.start:c.answer_end - c.start]) \
             if c.answer_start is not None else None
+        value[s] = span if span and (qtype != "number" or _numbers(span)) else None
         fact[s] = states_fact(wanted, s.c)
     likely = [s for s in dated if s.prob >= GOOD_RATIO * best]
     good = [s for s in likely if fact[s]] or likely
