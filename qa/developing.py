@@ -41,7 +41,8 @@ GOOD_RATIO = 0.05
 FLOOR = 0.05
 DISAGREE_DAYS = 1  # "about the same time": published on the same day or the next
 TIMELINE_CAP = 8  # sentences in a timeline
-TIMELINE_LOOK = 5  # the story of a timeline is the first one among this many candidates
+TIMELINE_LOOK = 5
+IN_STORY_ARTICLES = 2  # at most this many of the story's newest articles are searched again  # the story of a timeline is the first one among this many candidates
 TYPED = ("number", "date", "duration")
 # words for the facts news stories count, each meaning the same as the others of its group,
 # and words that say nothing of which fact a number counts
@@ -95,13 +96,15 @@ def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
     if base.mode != "extractive":  # the model chose its sources; say how current they are
         return replace(answer, story=story, as_of=_newest(base.citations))
     articles = _in_period(store.catalog.story_articles(sid), period)
-    # retrieval over all articles may have left out some of the story's, the newest among them
+    # retrieval over all articles may have left out the story's newest articles: read their
+    # best few sentences too (only those newer than every article the first search found)
     where = {aid: (pub, site) for aid, pub, site in articles}
     in_story = [s for s in sources if s.c.article_id in where]
-    missing = [aid for aid in where if aid not in {s.c.article_id for s in in_story}]
-    if missing:  # read the best few sentences of those too
+    found = max((s.day for s in in_story if s.day is not None), default=None)
+    missing = [aid for aid, (pub, _) in where.items() if found is None or (_ordinal(pub) or 0) > found]
+    if missing:
         in_story += [_Source(c, *where[c.article_id], _ordinal(where[c.article_id][0]))
-                     for c in search_in(missing)]
+                     for c in search_in(missing[-IN_STORY_ARTICLES:])]
     return latest_first(answer, in_story, story, max_citations)
 
 
