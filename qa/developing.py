@@ -154,7 +154,9 @@ def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: in
     for x in sorted(good, key=lambda x: (-x.day, -x.prob)):
         if len(disputed) + len(earlier) + 1 >= most:
             break
-        if x.day < first.day and value[x] not in shown and x not in disputed:
+        said = set().union(*(_numbers(v) for v in shown if v)) if qtype == "number" else set()
+        if x.day < first.day and value[x] not in shown and x not in disputed \
+                and not (said & _numbers(x.c.text)):  # "rose to four" repeats a value shown
             earlier.append(x)
             shown.add(value[x])
     chosen = [first, *disputed, *earlier]
