@@ -29,7 +29,8 @@ from index import dates
 from index.types import Article
 
 MAX_GAP_DAYS = 21  # a story's next article comes within three weeks, or it is a new story
-JOIN = 0.65  # link score needed to join a story (tuned on the train stories: see the docstring)
+JOIN = 0.60  # link score needed to join a story; on the train stories same-story pairs
+# precision / recall 90% / 95% (0.65: 100% / 88%, but fewer latest answers right)
 NAME_WEIGHT = 0.25
 LEAD_SENTENCES = 2
 
