@@ -263,7 +263,9 @@ def stories_of(article_ids: list[str], *, settings: Settings | None = None) -> d
     """article id -> its story, for the given articles that share a story with others."""
     catalog = open_store(settings).catalog
     sid = catalog.stories_of(article_ids)
-    found = {st.id: st for st in catalog.stories(story_ids=list(set(sid.values())))} if sid else {}
+    wanted = sorted(set(sid.values()))
+    found = {st.id: st for i in range(0, len(wanted), 500)  # SQLite's limit on variables
+             for st in catalog.stories(story_ids=wanted[i:i + 500])}
     return {aid: found[s] for aid, s in sid.items() if s in found and found[s].articles > 1}
 
 
