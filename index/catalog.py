@@ -12,8 +12,11 @@ Besides texts, the catalog keeps every URL a story was ingested from (``article_
 feed poll knows an entry, and how a syndicated copy finds the story it repeats), a key per
 sentence (``sentences.key``: near-duplicate stories share most of them), each feed's HTTP
 validators (``feeds``), and per article the publication day as a number and a site key, which
-the date and site filters read. Catalogs made before these existed are upgraded in place when
-opened (``index.upgrade``), without re-reading any source.
+the date and site filters read. Stories (``article_stories``: one row per dated article, its
+story id, day, lead vector, names and whether a person placed it) group the articles of one
+developing event; only the methods of the "stories" section below read or write that table,
+and the grouping itself is ``index.stories``'s, not SQL. Catalogs made before these existed are
+upgraded in place when opened (``index.upgrade``), without re-reading any source.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from index import dates
 from index.catalogs import LOCK_WAIT
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
-from index.types import Article, Scope, Sentence, UnavailableError
+from index.stories import Grouping, Profile
+from index.types import Article, Scope, Sentence, Story, UnavailableError
 from index.upgrade import SCHEMA_VERSION, refuse_newer, upgrade_catalog
 
 _SCHEMA = """
@@ -53,6 +59,10 @@ create table if not exists article_urls(url text primary key, article_id text no
 create index if not exists article_urls_article on article_urls(article_id);
 create table if not exists feeds(url text primary key, title text, etag text, last_modified text,
   checked real);
+create table if not exists article_stories(article_id text primary key, story_id text not null,
+  day int, lead blob, names text not null default '', pinned int not null default 0);
+create index if not exists article_stories_story on article_stories(story_id);
+create index if not exists article_stories_day on article_stories(day);
 """
 
 STOPWORDS = frozenset("""a about above after again against all am an and any are as at be because
@@ -185,18 +195,22 @@ class SQLiteCatalog:
              f"where id in ({','.join('?' * len(article_ids))})")
         return {r[0]: r[1:] for r in self.db.execute(q, article_ids)}
 
-    def list(self, search: str = "", limit: int | None = None) -> list[Article]:
+    def list(self, search: str = "", limit: int | None = None, ids: list[str] | None = None
+             ) -> list[Article]:
         """Dated articles newest first, then undated ones, most recently added first; optionally
-        only those whose title or site contains ``search``."""
+        only those whose title or site contains ``search``, or only those of ``ids``."""
         sql = ("select a.id, a.title, '', a.source, a.url, a.published, a.site, a.author, "
                "(select count(*) from sentences s where s.article_id=a.id), length(a.text) "
                "from articles a")
         args: list = []
         if search.strip():
-            like = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = _like(search)
             sql += (" where lower(a.title) like ? escape '\\' or lower(coalesce(a.site, '')) like ? "
                     "escape '\\' or lower(coalesce(a.site_key, '')) like ? escape '\\'")
             args += [like, like, like]
+        elif ids is not None:
+            sql += f" where a.id in ({','.join('?' * len(ids))})"
+            args += ids
         sql += " order by coalesce(substr(a.published, 1, 19), '') desc, a.added desc, a.rowid desc"
         if limit:
             sql += " limit ?"
@@ -272,12 +286,16 @@ class SQLiteCatalog:
     def clear_pending(self, ids: list[str]) -> None:
         self.db.executemany("delete from pending where article_id=?", [(i,) for i in ids])
 
-    def commit_articles(self, articles: list[Article], replaced: list[str]) -> None:
-        """Insert articles (+ sentences + BM25 rows + URLs) and delete replaced ones, atomically."""
+    def commit_articles(self, articles: list[Article], replaced: list[str],
+                        grouping: tuple[list[Profile], Grouping] | None = None) -> None:
+        """Insert articles (+ sentences + BM25 rows + URLs + their stories) and delete replaced
+        ones, atomically."""
         now = time.time()
         with self.tx():
             for old in replaced:
                 self._delete(old)
+            if grouping is not None:
+                self._save_stories(*grouping)
             for a in articles:
                 self.db.execute(
                     "insert into articles(id, title, text, source, url, published, added, site, "
@@ -301,11 +319,90 @@ class SQLiteCatalog:
                         "(select rowid from sentences where article_id=?)", (article_id,))
         self.db.execute("delete from sentences where article_id=?", (article_id,))
         self.db.execute("delete from article_urls where article_id=?", (article_id,))
+        self.db.execute("delete from article_stories where article_id=?", (article_id,))
         return self.db.execute("delete from articles where id=?", (article_id,)).rowcount > 0
 
     def tx(self):
         """A write transaction: ``with catalog.tx(): ...`` commits, or rolls back on error."""
         return _Transaction(self.db)
+
+    # --- stories (the only methods that touch article_stories) ---
+    def story_profiles(self, first_day: int, last_day: int) -> list[Profile]:
+        """Grouping profiles of the articles published between two day numbers (inclusive)."""
+        return [_profile(r) for r in self.db.execute(
+            "select article_id, day, lead, names, story_id, pinned from article_stories "
+            "where day between ? and ?", (first_day, last_day))]
+
+    def story_members(self, story_id: str) -> list[Profile]:
+        return [_profile(r) for r in self.db.execute(
+            "select article_id, day, lead, names, story_id, pinned from article_stories "
+            "where story_id=?", (story_id,))]
+
+    def _save_stories(self, profiles: list[Profile], grouping: Grouping) -> None:
+        """Rows for new articles and merged stories (inside the caller's transaction)."""
+        for old, into in grouping.merged.items():
+            self.db.execute("update article_stories set story_id=? where story_id=?", (into, old))
+        self.db.executemany(
+            "insert or replace into article_stories(article_id, story_id, day, lead, names, pinned) "
+            "values(?,?,?,?,?,?)",
+            [(p.article_id, grouping.assigned[p.article_id], p.day,
+              p.lead.astype("float32").tobytes() if p.day is not None else None,
+              " ".join(sorted(p.names)), int(p.pinned)) for p in profiles])
+
+    def save_stories(self, profiles: list[Profile], grouping: Grouping) -> None:
+        with self.tx():
+            self._save_stories(profiles, grouping)
+
+    def place_articles(self, moves: dict[str, str], pinned: bool) -> None:
+        """Put articles into stories (article id -> story id); ``pinned`` marks a person's choice."""
+        with self.tx():
+            self.db.executemany("update article_stories set story_id=?, pinned=? where article_id=?",
+                                [(sid, int(pinned), aid) for aid, sid in moves.items()])
+
+    def stories_of(self, article_ids: list[str]) -> dict[str, str]:
+        """article id -> story id, for those of the ids that belong to a story."""
+        out = {}
+        for i in range(0, len(article_ids), 500):
+            part = article_ids[i:i + 500]
+            out.update(self.db.execute(f"select article_id, story_id from article_stories where "
+                                       f"article_id in ({','.join('?' * len(part))})", part).fetchall())
+        return out
+
+    def stories(self, search: str = "", limit: int | None = None, story_ids: list[str] | None = None
+                ) -> list[Story]:
+        """Stories newest first (by their latest article): ids, first article's title, size and
+        first and last publication dates; only those with an article whose title contains
+        ``search``, or those of ``story_ids``, when given."""
+        sql = ("select st.story_id, count(*), min(a.published), max(a.published), "
+               "(select a2.title from article_stories s2 join articles a2 on a2.id = s2.article_id "
+               " where s2.story_id = st.story_id order by a2.published, a2.rowid limit 1) "
+               "from article_stories st join articles a on a.id = st.article_id")
+        args: list = []
+        if story_ids is not None:
+            sql += f" where st.story_id in ({','.join('?' * len(story_ids))})"
+            args += story_ids
+        sql += " group by st.story_id"
+        if search.strip():
+            sql += (" having sum(lower(a.title) like ? escape '\\' or "
+                    "lower(coalesce(a.site, '')) like ? escape '\\') > 0")
+            args += [_like(search)] * 2
+        sql += " order by max(a.published) desc, st.story_id"
+        if limit:
+            sql += " limit ?"
+            args.append(limit)
+        return [Story(sid, title, n, first, last) for sid, n, first, last, title in self.db.execute(sql, args)]
+
+    def story_articles(self, story_id: str) -> list[tuple[str, str, str | None, str | None]]:
+        """(id, title, published, site) of a story's articles, oldest first."""
+        return self.db.execute(
+            "select a.id, a.title, a.published, a.site from article_stories s join articles a "
+            "on a.id = s.article_id where s.story_id=? order by a.published, a.rowid",
+            (story_id,)).fetchall()
+
+    def unstoried(self) -> list[tuple[str, str | None]]:
+        """(id, published) of articles without a story row (stored before stories existed)."""
+        return self.db.execute("select id, published from articles a where not exists "
+                               "(select 1 from article_stories s where s.article_id = a.id)").fetchall()
 
     # --- scopes: filters by article, date and site ---
     def resolve_sites(self, terms: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -386,6 +483,17 @@ class SQLiteCatalog:
             except sqlite3.OperationalError:
                 df[t] = 0
         return n, df
+
+
+def _like(search: str) -> str:
+    """A LIKE pattern (escape '\\') for text containing ``search``, case-insensitive."""
+    return "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _profile(row) -> Profile:
+    aid, day, lead, names, sid, pinned = row
+    return Profile(aid, day, np.frombuffer(lead, dtype=np.float32) if lead else np.zeros(1, np.float32),
+                   frozenset(names.split()), sid, bool(pinned))
 
 
 def _scope_sql(scope: Scope) -> tuple[str, list]:

@@ -60,6 +60,28 @@ def day_number(iso: str | None) -> int | None:
     return int(iso[:10].replace("-", ""))
 
 
+def ordinal(day: int) -> int:
+    """The proleptic ordinal of a day number (20250319), for counting days between two."""
+    return date(day // 10000, day // 100 % 100, day % 100).toordinal()
+
+
+def number_of(ordinal: int) -> int:
+    """The day number (20250319) of a proleptic ordinal."""
+    d = date.fromordinal(ordinal)
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def span(first: str | None, last: str | None) -> str:
+    """ "3-12 March 2025", "28 February - 3 March 2025", "12 March 2025" for two ISO days."""
+    a, b = display(first), display(last)
+    if not a or not b or a == b:
+        return a or b
+    (d1, m1, y1), (d2, m2, y2) = a.split(), b.split()
+    if y1 != y2:
+        return f"{a} - {b}"
+    return f"{d1}-{d2} {m2} {y2}" if m1 == m2 else f"{d1} {m1} - {d2} {m2} {y2}"
+
+
 def parse_day(value: str, what: str) -> str:
     """A filter bound typed by a user ("2025-03-01", or a full ISO date and time) as YYYY-MM-DD."""
     iso = normalise(value) if isinstance(value, str) else None

@@ -29,10 +29,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index import dates
+from index.catalog import _Listed, _like, _profile  # shared with SQLite, not duplicated
 from index.catalogs import LOCK_WAIT
 from index.sentences import sentence_key
 from index.sites import host, is_url, site_key
-from index.types import Article, Scope, Sentence, UnavailableError
+from index.stories import Grouping, Profile
+from index.types import Article, Scope, Sentence, Story, UnavailableError
 from index.upgrade import refuse_newer
 
 TS_CONFIG = "english"  # Snowball English stems and stopwords, as close as PostgreSQL has to FTS5 porter
@@ -71,6 +73,13 @@ MIGRATIONS = [
       checked double precision);
     -- vectors written by this version carry the filter fields already
     insert into meta values ('vector_fields', '1');
+    """,
+    # stories (index.stories): one row per article; lead = float32 bytes of its lead vector
+    """
+    create table article_stories(article_id text primary key, story_id text not null, day int,
+      lead bytea, names text not null default '', pinned boolean not null default false);
+    create index article_stories_story on article_stories(story_id);
+    create index article_stories_day on article_stories(day);
     """,
 ]
 
@@ -253,18 +262,21 @@ class PostgresCatalog:
         return {r[0]: r[1:] for r in self._all(
             "select id, published, site, author, url from articles where id = any(%s)", (list(article_ids),))}
 
-    def list(self, search: str = "", limit: int | None = None) -> list[Article]:
+    def list(self, search: str = "", limit: int | None = None, ids: list[str] | None = None
+             ) -> list[Article]:
         """As ``SQLiteCatalog.list``: dated articles newest first, then undated ones."""
-        from index.catalog import _Listed  # the listing row type is shared, not duplicated
         sql = ("select a.id, a.title, '', a.source, a.url, a.published, a.site, a.author, "
                "(select count(*) from sentences s where s.article_id = a.id), length(a.text) "
                "from articles a")
         args: list = []
         if search.strip():
-            like = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = _like(search)
             sql += (" where lower(a.title) like %s or lower(coalesce(a.site, '')) like %s "
                     "or lower(coalesce(a.site_key, '')) like %s")
             args += [like, like, like]
+        elif ids is not None:
+            sql += " where a.id = any(%s)"
+            args.append(list(ids))
         sql += " order by coalesce(substr(a.published, 1, 19), '') desc, a.added desc, a.seq desc"
         if limit:
             sql += " limit %s"
@@ -336,13 +348,17 @@ class PostgresCatalog:
         self._run("delete from pending where article_id = any(%s)", (list(ids),))
 
     # --- writing ---
-    def commit_articles(self, articles: list[Article], replaced: list[str]) -> None:
-        """Insert articles (+ sentences + lexical rows + URLs) and delete replaced ones, atomically.
-        An article already stored (by a writer not holding the lock) is left as it is."""
+    def commit_articles(self, articles: list[Article], replaced: list[str],
+                        grouping: tuple[list[Profile], Grouping] | None = None) -> None:
+        """Insert articles (+ sentences + lexical rows + URLs + their stories) and delete replaced
+        ones, atomically. An article already stored (by a writer not holding the lock) is left
+        as it is."""
         now = time.time()
         with self.tx(), self._conn() as c:
             for old in replaced:
                 self._delete(c, old)
+            if grouping is not None:
+                self._save_stories(c, *grouping)
             new = []
             for a in articles:
                 added = c.execute(
@@ -373,7 +389,76 @@ class PostgresCatalog:
     def _delete(self, c, article_id: str) -> bool:
         self._count_lexemes(c, [article_id], -1)
         c.execute("delete from article_urls where article_id = %s", (article_id,))
+        c.execute("delete from article_stories where article_id = %s", (article_id,))
         return c.execute("delete from articles where id = %s", (article_id,)).rowcount > 0  # cascades
+
+    # --- stories (the only methods that touch article_stories; as in index.catalog) ---
+    def story_profiles(self, first_day: int, last_day: int) -> list[Profile]:
+        return [_profile(r) for r in self._all(
+            "select article_id, day, lead, names, story_id, pinned from article_stories "
+            "where day between %s and %s", (first_day, last_day))]
+
+    def story_members(self, story_id: str) -> list[Profile]:
+        return [_profile(r) for r in self._all(
+            "select article_id, day, lead, names, story_id, pinned from article_stories "
+            "where story_id = %s", (story_id,))]
+
+    @staticmethod
+    def _save_stories(c, profiles: list[Profile], grouping: Grouping) -> None:
+        for old, into in grouping.merged.items():
+            c.execute("update article_stories set story_id = %s where story_id = %s", (into, old))
+        rows = [(p.article_id, grouping.assigned[p.article_id], p.day,
+                 p.lead.astype("float32").tobytes() if p.day is not None else None,
+                 " ".join(sorted(p.names)), bool(p.pinned)) for p in profiles]
+        if rows:
+            with c.cursor() as cur:
+                cur.executemany(
+                    "insert into article_stories(article_id, story_id, day, lead, names, pinned) "
+                    "values (%s,%s,%s,%s,%s,%s) on conflict (article_id) do update set "
+                    "story_id = excluded.story_id, day = excluded.day, lead = excluded.lead, "
+                    "names = excluded.names, pinned = excluded.pinned", rows)
+
+    def save_stories(self, profiles: list[Profile], grouping: Grouping) -> None:
+        with self.tx(), self._conn() as c:
+            self._save_stories(c, profiles, grouping)
+
+    def place_articles(self, moves: dict[str, str], pinned: bool) -> None:
+        with self.tx(), self._conn() as c, c.cursor() as cur:
+            cur.executemany("update article_stories set story_id = %s, pinned = %s where article_id = %s",
+                            [(sid, pinned, aid) for aid, sid in moves.items()])
+
+    def stories_of(self, article_ids: list[str]) -> dict[str, str]:
+        return dict(self._all("select article_id, story_id from article_stories where article_id = any(%s)",
+                              (list(article_ids),)))
+
+    def stories(self, search: str = "", limit: int | None = None, story_ids: list[str] | None = None
+                ) -> list[Story]:
+        sql = ("select st.story_id, count(*), min(a.published), max(a.published), "
+               "(select a2.title from article_stories s2 join articles a2 on a2.id = s2.article_id "
+               " where s2.story_id = st.story_id order by a2.published, a2.seq limit 1) "
+               "from article_stories st join articles a on a.id = st.article_id")
+        args: list = []
+        if story_ids is not None:
+            sql += " where st.story_id = any(%s)"
+            args.append(list(story_ids))
+        sql += " group by st.story_id"
+        if search.strip():
+            sql += " having bool_or(lower(a.title) like %s or lower(coalesce(a.site, '')) like %s)"
+            args += [_like(search)] * 2
+        sql += " order by max(a.published) desc nulls last, st.story_id"
+        if limit:
+            sql += " limit %s"
+            args.append(limit)
+        return [Story(sid, title, n, first, last) for sid, n, first, last, title in self._all(sql, args)]
+
+    def story_articles(self, story_id: str) -> list[tuple[str, str, str | None, str | None]]:
+        return self._all("select a.id, a.title, a.published, a.site from article_stories s join articles a "
+                         "on a.id = s.article_id where s.story_id = %s order by a.published, a.seq",
+                         (story_id,))
+
+    def unstoried(self) -> list[tuple[str, str | None]]:
+        return self._all("select id, published from articles a where not exists "
+                         "(select 1 from article_stories s where s.article_id = a.id)")
 
     @staticmethod
     def _count_lexemes(c, article_ids: list[str], sign: int) -> None:
@@ -502,3 +587,4 @@ def _scope_sql(scope: Scope) -> tuple[str, list]:
         sql += " and (a.site_key = any(%s) or a.id = any(%s))"
         args += [list(scope.sites), list(scope.extra_ids)]
     return sql, args
+

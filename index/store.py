@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from index import dates
+from index import dates, stories
 from index.catalogs import LOCK_WAIT, open_catalog
 from index.chunks import chunk_metadata, embed_text, make_chunks
 from index.embeddings import PackagedEmbedding
@@ -37,9 +38,9 @@ from index.loading import iter_folder, load, record
 from index.sentences import sentence_key, split_sentences
 from index.settings import Settings
 from index.sites import host, is_url
-from index.types import (Article, Document, Feed, Limits, NotFoundError, QAError, Scope,
+from index.types import (Article, Document, Feed, Limits, NotFoundError, QAError, Scope, Story,
                          UnavailableError)
-from index.upgrade import upgrade_vectors
+from index.upgrade import upgrade_stories, upgrade_vectors
 from index.vectors import VectorIndex, open_client
 
 Progress = Callable[[int, int], None]  # (done, total) sentences embedded
@@ -82,6 +83,9 @@ class Store:
         if self.catalog.get_meta("vector_fields") != "1":
             with self.catalog.lock(wait=LOCK_WAIT):
                 upgrade_vectors(self.catalog, self.vectors)
+        if self.catalog.get_meta("stories") != "1":
+            with self.catalog.lock(wait=LOCK_WAIT):
+                upgrade_stories(self.catalog, self.vectors)
         self.repair()
 
     def _check_data_dir(self) -> None:
@@ -275,16 +279,33 @@ class Store:
         vectors = self._embed_unique(texts, tick)
         replaced = sorted({old for a in batch if a.source for old in self.catalog.ids_for_source(a.source)}
                           - {a.id for a in batch})
+        grouping = self._group(batch, vectors, set(replaced))
         # replaced articles are marked too: a crash after the commit but before their vectors
         # are deleted must leave those vectors for the next writer to clean up
         ids = [a.id for a in batch] + replaced
         self.catalog.add_pending(ids)
         self.vectors.add(chunks, vectors, meta)
-        self.catalog.commit_articles(batch, replaced)
+        self.catalog.commit_articles(batch, replaced, grouping)
         for old in replaced:
             self.vectors.delete(old)
         self.catalog.clear_pending(ids)
         return len(texts)
+
+    def _group(self, batch: list[Article], vectors: np.ndarray, leaving: set[str]
+               ) -> tuple[list[stories.Profile], stories.Grouping]:
+        """The stories of a batch's articles, from the sentence vectors just computed (rows in
+        the batch's chunk order: one per sentence)."""
+        profiles, row = [], 0
+        for a in batch:
+            profiles.append(stories.profile(a, vectors[row:row + len(a.sentences)]))
+            row += len(a.sentences)
+        days = [dates.ordinal(p.day) for p in profiles if p.day is not None]
+        known = []
+        if days:
+            lo, hi = (dates.number_of(d) for d in (min(days) - stories.MAX_GAP_DAYS,
+                                                 max(days) + stories.MAX_GAP_DAYS))
+            known = [p for p in self.catalog.story_profiles(lo, hi) if p.article_id not in leaving]
+        return profiles, stories.group(profiles, known)
 
     def _embed_unique(self, texts: list[str], tick: Callable[[int], None]) -> np.ndarray:
         """Embed each distinct text once (boilerplate lines repeat across news articles)."""
@@ -304,10 +325,54 @@ class Store:
         with self.catalog.lock(wait=LOCK_WAIT):
             if not self.catalog.has(article_id):
                 raise _unknown(article_id)
+            story = self.catalog.stories_of([article_id]).get(article_id)
             self.catalog.add_pending([article_id])  # vectors outlive a crash here: clean them later
             self.catalog.delete(article_id)
             self.vectors.delete(article_id)
             self.catalog.clear_pending([article_id])
+            if story:
+                self._split(story)
+
+    def _split(self, story_id: str) -> None:
+        """After a removal: the story's articles that no longer link to the rest form their own."""
+        parts = stories.split(self.catalog.story_members(story_id))
+        parts.sort(key=len, reverse=True)
+        moves = {p.article_id: stories.story_id(part[0].article_id)
+                 for part in parts[1:] for p in part}
+        if moves:
+            self.catalog.place_articles(moves, pinned=False)
+
+    # --- stories ---
+    def stories(self, search: str = "", limit: int | None = None) -> list[Story]:
+        return self.catalog.stories(search, limit)
+
+    def story(self, story_id: str) -> tuple[Story, list[Article]]:
+        """A story and its articles (without texts), oldest first."""
+        found = self.catalog.stories(story_ids=[story_id])
+        if not found:
+            raise NotFoundError(f"no story with id {story_id!r}; `qa story list` shows the ids.")
+        order = [aid for aid, *_ in self.catalog.story_articles(story_id)]
+        listed = {a.id: a for a in self.catalog.list(ids=order)}
+        return found[0], [listed[aid] for aid in order if aid in listed]
+
+    def story_of(self, article_id: str) -> Story:
+        sid = self.catalog.stories_of([article_id]).get(article_id)
+        if sid is None:
+            raise _unknown(article_id)
+        return self.catalog.stories(story_ids=[sid])[0]
+
+    def move_article(self, article_id: str, story_id: str | None = None) -> Story:
+        """Put an article into another story, or (``story_id`` None) out into a story of its
+        own; the article is pinned there. Returns its new story."""
+        with self.catalog.lock(wait=LOCK_WAIT):
+            if not self.catalog.has(article_id):
+                raise _unknown(article_id)
+            if story_id is None:
+                story_id = "s" + uuid.uuid4().hex[:12]
+            elif not self.catalog.story_members(story_id):
+                raise NotFoundError(f"no story with id {story_id!r}; `qa story list` shows the ids.")
+            self.catalog.place_articles({article_id: story_id}, pinned=True)
+        return self.story_of(article_id)
 
     def _clean_pending(self) -> None:
         """Drop vectors of articles whose ingest died before committing."""

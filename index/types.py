@@ -1,5 +1,5 @@
 """The data types every layer passes around: Document -> Article -> Sentence -> Chunk -> Citation
--> Answer; plus the Scope a question is asked in, the Limits a source must keep to, and feeds
+-> Answer (with its Story, Disagreements and their Claims); plus the Scope a question is asked in, the Limits a source must keep to, and feeds
 (Feed, FeedEntry, FeedPoll).
 
 Offsets are born once, when an article is split into sentences, and travel as integers:
@@ -113,9 +113,45 @@ class Citation:
     site: str | None = None
     author: str | None = None
     url: str | None = None
+    # an earlier value of a developing story, cited after the current one (see qa.developing)
+    earlier: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Story:
+    """Articles that cover one developing event (``index.stories`` groups them at ingest).
+
+    ``title`` is its first article's; ``first``/``last`` are the earliest and latest
+    publication dates of its articles."""
+
+    id: str
+    title: str
+    articles: int
+    first: str | None = None
+    last: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's value in a disagreement: ``citation`` is its marker number (1-based)."""
+
+    value: str
+    site: str | None
+    published: str | None
+    citation: int
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Sources giving different values of the asked fact at about the same time."""
+
+    claims: tuple[Claim, ...]
 
 
 @dataclass(frozen=True)
@@ -133,11 +169,24 @@ class Answer:
     abstained: bool = False
     mode: str = "extractive"  # "extractive" or "generative"
     notice: str | None = None  # e.g. why a generative request fell back to extractive
+    # for a developing story (qa.developing): the story answered from; the publication date of the
+    # newest source the answer rests on ("As of 12 March 2025"); the period the question named
+    # (inclusive ISO days, either may be None); sources that disagree; and whether the answer
+    # is a timeline (citations oldest first, one or two per article)
+    story: Story | None = None
+    as_of: str | None = None
+    since: str | None = None
+    until: str | None = None
+    disagreements: tuple[Disagreement, ...] = ()
+    timeline: bool = False
 
     def to_dict(self) -> dict:
         return {"question": self.question, "text": self.text, "abstained": self.abstained,
                 "mode": self.mode, "notice": self.notice,
-                "citations": [c.to_dict() for c in self.citations]}
+                "citations": [c.to_dict() for c in self.citations],
+                "story": self.story.to_dict() if self.story else None, "as_of": self.as_of,
+                "since": self.since, "until": self.until,
+                "disagreements": [asdict(d) for d in self.disagreements], "timeline": self.timeline}
 
 
 @dataclass(frozen=True)

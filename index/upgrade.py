@@ -5,17 +5,24 @@ a key per sentence (near-duplicate stories), the table of article URLs and the f
 and to each vector in Chroma the ``day`` and ``site`` the filters compare. All of it is
 computed from what the folder already holds: nothing is fetched or embedded again. Vectors
 of undated articles with no URL or site need nothing: no filter should match them.
+
+Version 3 (stories) added the table ``article_stories`` (the catalog creates it); the articles
+already stored are grouped from their lead sentences' vectors, read back from Chroma.
 """
 
 from __future__ import annotations
 
-from index import dates
+from dataclasses import replace
+
+import numpy as np
+
+from index import dates, stories
 from index.chunks import filter_metadata, make_chunks
 from index.sentences import sentence_key
 from index.sites import is_url, site_key
 from index.types import UnavailableError
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 # columns added after the first version: (table, column, type)
 _ADDED = [("articles", "site", "text"), ("articles", "author", "text"), ("articles", "day", "int"),
           ("articles", "site_key", "text"), ("sentences", "key", "text")]
@@ -66,3 +73,21 @@ def upgrade_vectors(catalog, vectors) -> None:
     if updates:
         vectors.set_metadata(updates)
     catalog.set_meta("vector_fields", "1")
+
+
+def upgrade_stories(catalog, vectors) -> None:
+    """Group into stories the articles stored before stories existed (version 3), from the
+    vectors of their lead sentences already in Chroma (call it holding the write lock)."""
+    todo = catalog.unstoried()
+    if todo:
+        profiles = []
+        for aid, published in todo:
+            a = catalog.get(aid)
+            lead = a.sentences[:stories.LEAD_SENTENCES]
+            got = vectors.get([f"{aid}:{s.index}-{s.index}" for s in lead]) if published else {}
+            rows = [got[k] for k in (f"{aid}:{s.index}-{s.index}" for s in lead) if k in got]
+            profiles.append(stories.profile(replace(a, published=published if rows else None),
+                                            np.array(rows, np.float32) if rows else np.zeros((1, 1), np.float32)))
+        known = catalog.story_profiles(0, 99999999)
+        catalog.save_stories(profiles, stories.group(profiles, known))
+    catalog.set_meta("stories", "1")

@@ -67,6 +67,13 @@ class VectorIndex:
             ids, metas = zip(*updates[i:i + ADD_BATCH])
             self._guard(lambda: self._coll.update(ids=list(ids), metadatas=list(metas)))
 
+    def get(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks (those that exist), by chunk id."""
+        if not chunk_ids:
+            return {}
+        res = self._guard(lambda: self._coll.get(ids=chunk_ids, include=["embeddings"]))
+        return {i: np.asarray(v, np.float32) for i, v in zip(res["ids"], res["embeddings"])}
+
     def delete(self, article_id: str) -> None:
         self._guard(lambda: self._store.delete(article_id))
 

@@ -6,14 +6,16 @@ way: index -> qa -> ui / CLI.
 """
 
 from index.settings import Settings
-from index.types import (Answer, Article, Citation, FeedPoll, NotFoundError, QAError, Sentence,
-                         UnavailableError)
+from index.types import (Answer, Article, Citation, Claim, Disagreement, FeedPoll, NotFoundError,
+                         QAError, Sentence, Story, UnavailableError)
 
-__all__ = ["Answer", "Article", "Citation", "FeedPoll", "NotFoundError", "QAError", "Sentence",
-           "Settings", "UnavailableError", "ask", "follow", "get_article", "ingest",
-           "list_articles", "remove"]
+__all__ = ["Answer", "Article", "Citation", "Claim", "Disagreement", "FeedPoll", "NotFoundError",
+           "QAError", "Sentence", "Settings", "Story", "UnavailableError", "ask", "follow",
+           "get_article", "ingest", "list_articles", "move_article", "remove", "stories",
+           "stories_of", "story"]
 
-_API = {"ask", "follow", "get_article", "ingest", "list_articles", "remove"}
+_API = {"ask", "follow", "get_article", "ingest", "list_articles", "move_article", "remove",
+        "stories", "stories_of", "story"}
 
 
 def __getattr__(name: str):

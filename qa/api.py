@@ -10,19 +10,23 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import replace
+from datetime import date
 from typing import Callable, Iterable
 
+from index import dates
 from index.feed_entries import EntryProgress
 from index.feed_poll import poll_feed
 from index.loading import clean_text
 from index.sentences import sentence_key
 from index.settings import Settings
 from index.store import Store
-from index.types import Answer, Article, FeedPoll, QAError, Scope, UnavailableError
-from qa import extractive, generative
+from index.types import Answer, Article, FeedPoll, QAError, Scope, Story, UnavailableError
+from qa import extractive, generative, periods
+from qa.developing import compose
 from qa.rerank import keeps_context, rerank
 from qa.retrieve import Candidate, retrieve, retrieval_query
 
+IN_STORY = 4  # sentences read per story article the first search missed (see qa.developing)
 MAX_QUESTION_CHARS = 2000  # longer questions are cut: the embedder reads 128 tokens anyway
 
 _stores: dict[tuple, Store] = {}
@@ -95,8 +99,13 @@ def upgrade_catalog(settings: Settings | None = None) -> tuple[str, int, int]:
 def ask(question: str, *, history: Iterable | None = None, article_ids: list[str] | None = None,
         since: str | None = None, until: str | None = None, sites: list[str] | None = None,
         settings: Settings | None = None, llm: str | None = None,
-        on_token: Callable[[str], None] | None = None) -> Answer:
+        on_token: Callable[[str], None] | None = None, today: str | None = None) -> Answer:
     """Answer ``question`` from the indexed articles, citing sentences.
+
+    A question about a developing story is answered from its newest article that states the
+    fact ("As of 12 March 2025 (Harbor Gazette): ..."); one naming a date or period ("by 3
+    March", "last week") from what was published by then; sources that disagree are shown
+    side by side; "What has happened in X so far?" gets a dated timeline (``qa.developing``).
 
     history: earlier turns, as strings (the user's questions), (question, answer) pairs, or
         chat messages ``{"role": ..., "content": ...}``; used to read follow-up questions.
@@ -107,38 +116,66 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
         "uk.reuters.com") or site names ("Reuters").
     llm: "openai" / "llamacpp" for a generative answer, "none" for extractive; default from
         ``QA_LLM``. on_token receives streamed text in generative mode.
+    today: the day the question is asked (YYYY-MM-DD; default: today's date), which relative
+        periods ("last week", "yesterday") count from.
     """
     s = settings or Settings.from_env()
     q = clean_question(question)
     store = open_store(s)
+    day = date.fromisoformat(dates.parse_day(today, "today")) if today not in (None, "") else date.today()
+    period = periods.parse(q, day)
     scope = store.scope(article_ids, since, until, sites)
     if not scope.is_empty() and store.catalog.count_in(scope) == 0:
         return Answer(q, extractive.NOT_FOUND, (), abstained=True,
                       notice=f"No article matches {describe(scope, since, until, sites)}.")
+    asked = q
+    if period.dated:  # the question's own period narrows the scope, when any article is in it
+        narrowed = replace(scope, since=max(filter(None, (scope.since, period.since)), default=None),
+                           until=min(filter(None, (scope.until, period.until)), default=None))
+        if store.catalog.count_in(narrowed):
+            scope, asked = narrowed, period.text
+        else:
+            period = replace(period, since=None, until=None)
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
+    ranked: list[Candidate] = []
 
     def search(query: str, history: list[str] = past):
-        def ranked(turns: list[str]) -> list[Candidate]:
+        def reading(turns: list[str]) -> list[Candidate]:
             found = retrieve(store, query, history=turns, scope=scope,
                              limit=s.rerank_top if s.reranker != "off" else 10)
             return rerank(query, distinct(found), s)
         if not history or retrieval_query(query, history) == query:
-            return ranked(history)
-        # A short question may lean on the previous one ("and how many were injured?") or
-        # stand alone ("how long was the call?"): the reader reads it both ways, and the
-        # previous question's article decides (qa.rerank.keeps_context).
-        before = retrieve(store, history[-1], scope=scope, limit=1)
-        with_context, alone = ranked(history), ranked([])
-        if keeps_context(query, with_context, alone, before[0].article_id if before else None, s):
-            return with_context
-        return alone
+            ranked[:] = reading(history)
+        else:
+            # A short question may lean on the previous one ("and how many were injured?") or
+            # stand alone ("how long was the call?"): the reader reads it both ways, and the
+            # previous question's article decides (qa.rerank.keeps_context).
+            before = retrieve(store, history[-1], scope=scope, limit=1)
+            with_context, alone = reading(history), reading([])
+            keep = keeps_context(query, with_context, alone, before[0].article_id if before else None, s)
+            ranked[:] = with_context if keep else alone
+        return list(ranked)
+
+    def dated_search(query: str, history: list[str] = past):  # the model is shown dates and sites
+        found = search(query, history)
+        meta = store.catalog.metadata(list({c.article_id for c in found}))
+        for c in found:
+            c.published, c.site = meta.get(c.article_id, (None, None))[:2]
+        return found
 
     if generative.wanted(choice):  # falls back to the extractive answer, with a notice
-        answer = generative.ask(q, history, search, s, choice, on_token)
+        answer = generative.ask(q, history, dated_search, s, choice, on_token)
     else:
-        answer = extractive.answer(q, search(q), s)
-    return with_sources(answer, store)
+        answer = replace(extractive.answer(asked, search(asked), s), question=q)
+    answer = with_sources(answer, store)
+
+    def search_in(ids: list[str]) -> list[Candidate]:  # a few sentences per article: the reader's
+        found = retrieve(store, asked, scope=replace(scope, article_ids=tuple(ids)),  # time is per row
+                         limit=min(s.rerank_top if s.reranker != "off" else 10, IN_STORY * len(ids)))
+        return rerank(asked, distinct(found), s)
+
+    return compose(period, ranked, answer, store, s.max_citations, search_in)
 
 
 def distinct(candidates: list[Candidate]) -> list[Candidate]:
@@ -265,6 +302,35 @@ def list_articles(*, settings: Settings | None = None, search: str = "",
     """Articles newest first (by publication date; undated ones last, latest added first),
     only those whose title or site contains ``search`` when given."""
     return open_store(settings).list_articles(search, limit)
+
+
+def stories(*, settings: Settings | None = None, search: str = "",
+            limit: int | None = None) -> list[Story]:
+    """Stories (articles grouped at ingest) newest first, only those with an article whose
+    title or site contains ``search`` when given."""
+    return open_store(settings).stories(search, limit)
+
+
+def story(story_id: str, *, settings: Settings | None = None) -> tuple[Story, list[Article]]:
+    """A story and its articles (without texts), oldest first."""
+    return open_store(settings).story(story_id)
+
+
+def stories_of(article_ids: list[str], *, settings: Settings | None = None) -> dict[str, Story]:
+    """article id -> its story, for the given articles that share a story with others."""
+    catalog = open_store(settings).catalog
+    sid = catalog.stories_of(article_ids)
+    wanted = sorted(set(sid.values()))
+    found = {st.id: st for i in range(0, len(wanted), 500)  # SQLite's limit on variables
+             for st in catalog.stories(story_ids=wanted[i:i + 500])}
+    return {aid: found[s] for aid, s in sid.items() if s in found and found[s].articles > 1}
+
+
+def move_article(article_id: str, story_id: str | None = None, *,
+                 settings: Settings | None = None) -> Story:
+    """Move an article into another story, or (``story_id`` None) out into one of its own;
+    a moved article stays where it was put. Returns its new story."""
+    return open_store(settings, seed=False).move_article(article_id, story_id)
 
 
 def remove(article_id: str, *, settings: Settings | None = None) -> None:

@@ -11,7 +11,7 @@ import time
 
 from index import dates
 from index.settings import Settings
-from index.types import Answer, Citation, FeedPoll, QAError
+from index.types import Answer, Citation, FeedPoll, QAError, Story
 from qa.progress import progress_bar
 
 
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--site", action="append", dest="sites", metavar="SITE",
                    help="only articles from this site: a host such as reuters.com, or a site name "
                         "(repeatable)")
+    s.add_argument("--today", metavar="YYYY-MM-DD",
+                   help="the day the question is asked, for \"last week\" and the like (default: today)")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
     s.add_argument("--llm", choices=["none", "openai", "llamacpp"],
                    help="generative answer from OpenAI or a compatible server (OPENAI_BASE_URL), "
@@ -56,12 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--search", metavar="TEXT", help="only articles whose title or site contains TEXT")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("story", help="stories: the articles grouped as one developing event")
+    ss = s.add_subparsers(dest="story_command", required=True, metavar="ACTION")
+    t = ss.add_parser("list", help="stories, newest first, with their size and dates")
+    t.add_argument("--search", metavar="TEXT", help="only stories with an article whose title or site "
+                                                    "contains TEXT")
+    t.add_argument("--all", action="store_true", help="also stories of a single article")
+    t.add_argument("--json", action="store_true")
+    t = ss.add_parser("show", help="one story's articles, oldest first")
+    t.add_argument("story_id", metavar="STORY_ID")
+    t.add_argument("--json", action="store_true")
+    t = ss.add_parser("move", help="move an article out of its story (into one of its own), or "
+                                   "into another story with --to")
+    t.add_argument("article_id", metavar="ARTICLE_ID")
+    t.add_argument("--to", metavar="STORY_ID", help="the story to move it into")
+
     s = sub.add_parser("remove", help="delete an article and all its records")
     s.add_argument("article_id", metavar="ID")
 
-    s = sub.add_parser("eval", help="measure answers and citations on a benchmark JSONL file")
-    s.add_argument("file", metavar="FILE.jsonl")
+    s = sub.add_parser("eval", help="measure answers and citations on a benchmark JSONL file, or on "
+                                    "developing stories (a folder of story .json files, or one)")
+    s.add_argument("file", metavar="FILE.jsonl|STORIES")
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--split", choices=["dev", "train", "all"], default="dev",
+                   help="stories: whose questions are asked (all stories are indexed; default dev)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
     s = sub.add_parser("db", help="the catalog's schema: `qa db upgrade` migrates it to this version")
@@ -201,7 +221,8 @@ def cmd_ask(args, settings: Settings) -> int:
 
     stream = not args.json and llm not in ("", "none")
     answer = api.ask(args.question, article_ids=args.articles, since=args.since, until=args.until,
-                     sites=args.sites, settings=settings, llm=llm, on_token=show if stream else None)
+                     sites=args.sites, settings=settings, llm=llm, on_token=show if stream else None,
+                     today=args.today)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     elif shown and "".join(shown) == answer.text:  # the text is on screen: add the sources
@@ -217,6 +238,8 @@ def format_answer(answer: Answer, color: bool = False) -> str:
     lines = [answer.text]
     if answer.notice:
         lines.append(f"({answer.notice})")
+    if answer.story:
+        lines.append(f"(Story: {story_line(answer.story)})")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
@@ -225,7 +248,7 @@ def format_answer(answer: Answer, color: bool = False) -> str:
         if c.answer_start is not None and color:
             a, b = c.answer_start - c.start, c.answer_end - c.start
             s = f"{s[:a]}\033[1m{s[a:b]}\033[0m{s[b:]}"
-        lines.append(f"[{n}] {c.title}{source_of(c)} (paragraph {c.paragraph + 1}, sentence "
+        lines.append(f"[{n}] {'(earlier) ' if c.earlier else ''}{c.title}{source_of(c)} (paragraph {c.paragraph + 1}, sentence "
                      f"{c.sentence_index + 1}; article {c.article_id}, chars {c.start}-{c.end})")
         lines.append(f"    {s}")
         if c.url:
@@ -241,17 +264,56 @@ def source_of(c: Citation) -> str:
     return " — " + ", ".join(parts) if parts else ""
 
 
+def story_line(st: Story) -> str:
+    """ "Ferry fire off Kessling: 4 articles, 8-11 March 2025 (s1a2b3c)" """
+    n = f"{st.articles} article{'s' * (st.articles != 1)}"
+    when = dates.span(st.first, st.last)
+    return f"{st.title}: {n}{', ' + when if when else ''} ({st.id})"
+
+
 def cmd_list(args, settings: Settings) -> int:
     from qa import api
     articles = api.list_articles(settings=settings, search=args.search or "")
+    stories = api.stories_of([a.id for a in articles], settings=settings)
     if args.json:
-        print(json.dumps([a.to_dict(with_text=False) for a in articles], indent=2, ensure_ascii=False))
+        print(json.dumps([{**a.to_dict(with_text=False), "story": st.to_dict() if (st := stories.get(a.id))
+                           else None} for a in articles], indent=2, ensure_ascii=False))
     elif not articles:
         print("No articles match." if args.search else "No articles yet. Add some with: qa ingest PATH|URL")
     else:
         for a in articles:
             d = a.to_dict(with_text=False)
             print(article_line(a.id, a.title, a.published, a.site, d["sentences"]))
+            if a.id in stories:
+                st = stories[a.id]
+                print(f"{'':18}story {st.id}: {st.articles} articles, {dates.span(st.first, st.last)}")
+    return 0
+
+
+def cmd_story(args, settings: Settings) -> int:
+    from qa import api
+    if args.story_command == "list":
+        found = [st for st in api.stories(settings=settings, search=args.search or "")
+                 if args.all or st.articles > 1]
+        if args.json:
+            print(json.dumps([st.to_dict() for st in found], indent=2, ensure_ascii=False))
+        elif not found:
+            print("No stories match." if args.search else
+                  "No story has more than one article yet (--all lists single articles too).")
+        for st in found if not args.json else []:
+            print(story_line(st))
+    elif args.story_command == "show":
+        st, articles = api.story(args.story_id, settings=settings)
+        if args.json:
+            print(json.dumps({**st.to_dict(), "articles": [a.to_dict(with_text=False) for a in articles]},
+                             indent=2, ensure_ascii=False))
+        else:
+            print(story_line(st))
+            for a in articles:
+                print(article_line(a.id, a.title, a.published, a.site, a.to_dict()["sentences"]))
+    else:
+        st = api.move_article(args.article_id, args.to, settings=settings)
+        print(f"moved {args.article_id} to story {story_line(st)}")
     return 0
 
 
@@ -263,9 +325,11 @@ def cmd_remove(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from qa import evaluate
-    report = evaluate.run(args.file, limit=args.limit, settings=settings, show_progress=True)
-    print(json.dumps(report, indent=2) if args.json else evaluate.format_report(report))
+    from qa import evaluate, story_eval
+    kind = story_eval if story_eval.is_stories(args.file) else evaluate
+    extra = {"split": args.split} if kind is story_eval else {}
+    report = kind.run(args.file, limit=args.limit, settings=settings, show_progress=True, **extra)
+    print(json.dumps(report, indent=2) if args.json else kind.format_report(report))
     return 0
 
 
@@ -301,4 +365,5 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "follow": cmd_follow, "ask": cmd_ask, "list": cmd_list,
-            "remove": cmd_remove, "eval": cmd_eval, "db": cmd_db, "chat": cmd_chat, "serve": cmd_serve}
+            "story": cmd_story, "remove": cmd_remove, "eval": cmd_eval, "db": cmd_db, "chat": cmd_chat,
+            "serve": cmd_serve}

@@ -86,11 +86,16 @@ def answer(question: str, candidates: list[Candidate], settings: Settings) -> An
         return Answer(question, f"{NOT_FOUND[:-1]}: {cite.sentence} [1]", (cite,), abstained=True)
     if not chosen:
         return Answer(question, NOT_FOUND, (), abstained=True)
-    qtype = answer_type(question)
-    qterms = set(query_terms(question))
-    cites = [_citation(c, _span(c, question, qtype, qterms)) for c in chosen]
+    cites = citations(question, chosen)
     text = " ".join(f"{c.sentence} [{n}]" for n, c in enumerate(cites, 1))
     return Answer(question, text, tuple(cites))
+
+
+def citations(question: str, chosen: list[Candidate]) -> list[Citation]:
+    """The chosen candidates as citations, each with its answering span when one is found."""
+    qtype = answer_type(question)
+    qterms = set(query_terms(question))
+    return [_citation(c, _span(c, question, qtype, qterms)) for c in chosen]
 
 
 def _citation(c: Candidate, span: tuple[int, int] | None) -> Citation:

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import replace
 from typing import Callable, Iterable
 
+from index import dates
 from qa import extractive
 from qa.citations import MARKER, ClaimStream, content_words
 from qa.llm import BACKENDS, ChatLLM, LLMError, get_llm
@@ -35,6 +36,10 @@ Rules:
 - After each sentence of your answer, write the numbers of the sentences that support it in
   square brackets, like [1] or [2][3].
 - Keep the answer short: one to three sentences.
+- Articles are dated. When they give different values for the same fact, answer with the
+  newest and say as of when and per whom ("As of 12 March 2025 (Harbor Gazette): ..."); older
+  values may follow, marked as earlier. When sources published about the same day give
+  different values, give each value with its source instead of choosing one.
 - If the numbered sentences do not answer the question, reply exactly: {cannot}"""
 
 CONDENSE = """Rewrite the user's last question as one standalone question, using the conversation
@@ -71,7 +76,8 @@ def build_messages(question: str, sources: list[Candidate], tag: str | None = No
     for n, c in enumerate(sources, 1):
         if c.title != title:
             title = c.title
-            lines.append(f"Article: {_defang(title, tag)}")
+            where = ", ".join(p for p in (c.site, dates.display(c.published)) if p)
+            lines.append(f"Article: {_defang(title, tag)}" + (f" ({_defang(where, tag)})" if where else ""))
         lines.append(f"[{n}] {_defang(c.text, tag)}")
     # The rules are repeated after the data: small models follow what they read last, and
     # so the last word is ours, not an article's.
@@ -90,8 +96,10 @@ def _defang(text: str, tag: str) -> str:
 
 def answer(question: str, candidates: list[Candidate], model: ChatLLM, *, settings: Settings,
            on_token: Callable[[str], None] | None = None) -> Answer:
-    # Sorted by article and position, the model reads neighbouring sentences as running text.
-    sources = sorted(candidates[:PROMPT_SOURCES], key=lambda c: (c.title, c.article_id, c.index))
+    # Sorted by date, article and position: the model reads neighbouring sentences as running
+    # text, and a story's articles in the order they came out.
+    sources = sorted(candidates[:PROMPT_SOURCES],
+                     key=lambda c: (c.published or "", c.title, c.article_id, c.index))
     if not sources:
         return Answer(question, extractive.NOT_FOUND, abstained=True, mode="generative")
     stream = ClaimStream([c.text for c in sources], on_token)

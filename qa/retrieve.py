@@ -43,6 +43,8 @@ class Candidate:
     score: float = 0.0  # the retriever's linear score
     prob: float | None = None  # set by qa.rerank: probability that this sentence answers
     span: tuple[int, int] | None = None  # set by qa.rerank: the answer inside ``text``
+    published: str | None = None  # the article's date and site, set for the generative prompt
+    site: str | None = None
 
 
 def confidence(c: "Candidate") -> float:

@@ -13,6 +13,7 @@ import pytest
 
 from index.settings import Settings
 from index.types import QAError
+from index.upgrade import SCHEMA_VERSION
 from qa import api
 
 QUESTION = "How many passengers did the ferry carry?"
@@ -171,7 +172,7 @@ def test_data_folder_from_before_the_filters_is_upgraded(tmp_path):
     _downgrade(store)
     api.close_store(s)
     store = api.open_store(s)
-    assert store.catalog.get_meta("schema") == "2" and store.catalog.get_meta("vector_fields") == "1"
+    assert store.catalog.get_meta("schema") == SCHEMA_VERSION and store.catalog.get_meta("vector_fields") == "1"
     assert number(api.ask(QUESTION, settings=s, since="2025-03-01")) == "120"
     assert number(api.ask(QUESTION, settings=s, sites=["reuters.com"], until="2025-02-01")) == "75"
     assert sorted(a.id for a in store.list_articles()) == sorted(ids)

@@ -14,7 +14,8 @@ from typing import Callable
 from index.loading import HTML_EXT, TEXT_EXT, parse
 import qa
 from index.settings import Settings
-from index.types import Article, Document, QAError
+from index import dates
+from index.types import Article, Document, QAError, Story
 from ui.ops import count_ingested
 from ui.render import origin
 
@@ -31,9 +32,13 @@ def _store(settings: Settings):
 MAX_LISTED = 300  # 10,000 checkboxes make the page slow to load and impossible to scan
 
 
-def label(a: Article) -> str:
+def label(a: Article, story: Story | None = None) -> str:
+    """ "Title — Site, 12 March 2025 · story: 4 articles, 3-12 March 2025" """
     where = origin(a.site, a.published)
-    return f"{a.title} — {where}" if where else a.title
+    text = f"{a.title} — {where}" if where else a.title
+    if story is not None:
+        text += f" · story: {story.articles} articles, {dates.span(story.first, story.last)}"
+    return text
 
 
 def choices(settings: Settings, search: str = "", keep: list[str] | None = None
@@ -41,8 +46,9 @@ def choices(settings: Settings, search: str = "", keep: list[str] | None = None
     """(label, id) pairs of the newest articles (at most ``MAX_LISTED``), only those whose
     title or site contains ``search`` when given, for the checkboxes and the remove menu.
     Articles in ``keep`` (ticked ones) stay listed, first, whatever the search."""
-    found = [(label(a), a.id) for a in qa.list_articles(settings=settings, search=search or "",
-                                                        limit=MAX_LISTED)]
+    listed_articles = qa.list_articles(settings=settings, search=search or "", limit=MAX_LISTED)
+    stories = qa.stories_of([a.id for a in listed_articles], settings=settings)
+    found = [(label(a, stories.get(a.id)), a.id) for a in listed_articles]
     listed = {aid for _, aid in found}
     kept = []
     for aid in keep or []:

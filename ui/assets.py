@@ -25,6 +25,13 @@ mark.qa-hl strong.qa-span { text-decoration: underline; text-decoration-thicknes
 #qa-chat .qa-error { color: #b42318; }
 #qa-chat .qa-note { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #qa-chat .qa-msg { cursor: pointer; }
+#qa-chat .qa-timeline { margin: 0.3rem 0 0 0; padding-left: 1.2rem; }
+#qa-chat .qa-timeline li { margin-bottom: 0.25rem; }
+#qa-chat .qa-disagree { margin-top: 0.4rem; padding: 0.3rem 0.5rem; border-left: 3px solid #d97706;
+  background: rgba(217, 119, 6, 0.08); }
+#qa-chat .qa-disagree ul { margin: 0.2rem 0 0 0; padding-left: 1rem; }
+#qa-chat .qa-earlier { font-size: 0.8em; padding: 0 4px; border-radius: 3px; background: #e5e7eb;
+  color: #374151; }
 """
 
 # Clicking an answer (or one of its [n] markers / source lines) writes "turn:n:nonce" into the

@@ -28,7 +28,8 @@ from index.settings import Settings
 from index.types import Answer, Article, NotFoundError, QAError, UnavailableError
 from ui.answering import Slots, stream_answer
 from ui.ops import count_ingested, mark_error
-from ui.schemas import AddArticles, AddedArticles, ArticlePage, AskRequest, ErrorReply
+from ui.schemas import (AddArticles, AddedArticles, ArticlePage, AskRequest, ErrorReply, MoveArticle,
+                        StoryDetail, StoryPage)
 
 PREFIX = "/api/v1"
 DOCS = PREFIX + "/docs"
@@ -115,6 +116,24 @@ def router(settings: Settings, slots: Slots, token: str = "") -> APIRouter:
     def remove_route(article_id: str) -> dict[str, str]:
         qa.remove(article_id, settings=settings)
         return {"removed": article_id}
+
+    @r.get("/stories", response_model=StoryPage, summary="List stories (articles grouped as one "
+                                                          "developing event), newest first")
+    def stories_route(search: str = "", single: bool = Query(False, description="Also stories of "
+                                                                                "one article")):
+        found = qa.stories(settings=settings, search=search)
+        return {"stories": [st.to_dict() for st in found if single or st.articles > 1]}
+
+    @r.get("/stories/{story_id}", response_model=StoryDetail, summary="One story and its articles")
+    def story_route(story_id: str):
+        st, articles = qa.story(story_id, settings=settings)
+        return {"story": st.to_dict(), "articles": [a.to_dict(with_text=False) for a in articles]}
+
+    @r.post("/stories/move", response_model=StoryDetail,
+            summary="Move an article out of its story, or into another one (it stays there)")
+    def move_route(req: MoveArticle):
+        st = qa.move_article(req.article_id, req.story_id, settings=settings)
+        return story_route(st.id)
 
     unknown_path(r, PREFIX)
     return r

@@ -22,7 +22,7 @@ from index.settings import Settings
 from index.types import Answer, NotFoundError, QAError
 from ui.answering import Slots, stream_answer
 from ui.http import bearer, error_body, started, unknown_path
-from ui.render import position
+from ui.render import origin, position, story_label
 from ui.schemas import ChatMessage, ChatRequest, OpenAIError
 
 MODEL = "qa-news"
@@ -42,9 +42,12 @@ def reply_text(answer: Answer) -> str:
     parts = [answer.text]
     if answer.notice:
         parts.append(f"({answer.notice})")
+    if answer.story:
+        parts.append(f"(Story: {story_label(answer.story)})")
     if answer.citations:
         parts.append("Sources:\n" + "\n".join(
-            f"- [{n}] {c.title} ({position(c)}): “{c.sentence}”"
+            f"- [{n}] {'(earlier) ' if c.earlier else ''}{c.title}"
+            f"{' — ' + o if (o := origin(c.site, c.published)) else ''} ({position(c)}): “{c.sentence}”"
             for n, c in enumerate(answer.citations, 1)))
     return "\n\n".join(parts)
 

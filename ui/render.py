@@ -15,7 +15,7 @@ import html
 import re
 
 from index import dates
-from index.types import Answer, Article, Citation
+from index.types import Answer, Article, Citation, Story
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_~$[]|#"}
@@ -50,6 +50,12 @@ def origin(site: str | None, published: str | None, author: str | None = None) -
     return ", ".join(parts)
 
 
+def story_label(story: Story) -> str:
+    """ "Ferry fire off Kessling: 4 articles, 8-11 March 2025" (plain text)."""
+    when = dates.span(story.first, story.last)
+    return f"{story.title}: {story.articles} articles" + (f", {when}" if when else "")
+
+
 def question_html(question: str) -> str:
     return f'<span class="qa-question">{esc(question)}</span>'
 
@@ -60,12 +66,29 @@ def answer_html(answer: Answer, turn: int) -> str:
         note = f' <span class="qa-note">{esc(answer.notice)}</span>' if answer.notice else ""
         return (f'<div class="qa-msg qa-abstain qa-t-{turn}">&#9888; {esc(answer.text)} '
                 f'<span class="qa-note">No sentence is cited.</span>{note}</div>')
-    parts = [f'<div class="qa-answer">{_with_markers(answer.text, turn, len(answer.citations))}</div>']
+    count = len(answer.citations)
+    if answer.timeline:  # one dated line per sentence, oldest first
+        head, *lines = answer.text.split("\n")
+        body = (f'{esc(head)}<ol class="qa-timeline">'
+                + "".join(f'<li>{_with_markers(line.removeprefix("- "), turn, count)}</li>' for line in lines)
+                + "</ol>")
+    else:
+        body = _with_markers(answer.text, turn, count)
+    parts = [f'<div class="qa-answer">{body}</div>']
+    for d in answer.disagreements:  # each source's value side by side
+        cells = "".join(f'<li><b>{esc(c.site or "?")}</b>, {esc(dates.display(c.published))}: '
+                        f'{esc(c.value)} <sup class="qa-cite qa-n-{c.citation}">&#91;{c.citation}&#93;</sup></li>'
+                        for c in d.claims)
+        parts.append(f'<div class="qa-disagree">&#9878; The sources disagree:<ul>{cells}</ul></div>')
     if answer.notice:
         parts.append(f'<div class="qa-note">{esc(answer.notice)}</div>')
+    if answer.story:
+        parts.append(f'<div class="qa-note qa-story">Story: {esc(story_label(answer.story))}</div>')
     if answer.citations:
         items = "".join(
-            f'<li class="qa-source qa-n-{n}"><b>[{n}]</b> <i>{esc(c.title)}</i>'
+            f'<li class="qa-source qa-n-{n}"><b>[{n}]</b> '
+            + ('<span class="qa-earlier">earlier</span> ' if c.earlier else "")
+            + f'<i>{esc(c.title)}</i>'
             + (f' &#8212; <span class="qa-origin">{esc(o)}</span>' if (o := origin(c.site, c.published)) else "")
             + f' ({position(c)})<br>&#8220;{esc(c.sentence)}&#8221;</li>'
             for n, c in enumerate(answer.citations, 1))

@@ -43,6 +43,9 @@ class AskOptions(BaseModel):
     sites: list[str] | None = Field(
         None, description='Only articles from these sites: hosts ("reuters.com" also matches '
                           '"uk.reuters.com") or site names ("Reuters").')
+    today: str | None = Field(
+        None, description='The day the question is asked (YYYY-MM-DD), which periods in it count '
+                          'from ("last week", "yesterday"); default: the server\'s date.')
 
     def ask_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in AskOptions.model_fields}
@@ -142,6 +145,34 @@ class ArticlePage(BaseModel):
 class AddedArticles(BaseModel):
     articles: list[ArticleSummary] = Field(
         description="The articles of the request, in order; one already stored is listed as is.")
+
+
+class StorySummary(BaseModel):
+    """A story: articles grouped at ingest as one developing event (``Story.to_dict()``)."""
+
+    id: str
+    title: str = Field(description="Its first article's title.")
+    articles: int = Field(description="How many articles it holds.")
+    first: str | None = Field(description="Publication date of its first article.")
+    last: str | None = Field(description="Publication date of its latest article.")
+
+
+class StoryPage(BaseModel):
+    stories: list[StorySummary] = Field(description="Newest first (by their latest article).")
+
+
+class StoryDetail(BaseModel):
+    story: StorySummary
+    articles: list[ArticleSummary] = Field(description="Its articles, oldest first.")
+
+
+class MoveArticle(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"article_id": "869fc9a367bee6d7"}, {"article_id": "869fc9a367bee6d7", "story_id": "s1fa20c0390ac"}]})
+
+    article_id: str = Field(description="The article to move.")
+    story_id: str | None = Field(None, description="The story to move it into; none: out of its "
+                                                   "story, into one of its own.")
 
 
 class ErrorReply(BaseModel):
