@@ -180,10 +180,14 @@ class MethodCheck:
         self.paths: list[tuple] | None = None
 
     def allowed(self, path: str) -> list[str]:
+        """The methods the schema lists for ``path``; a literal path wins over templates it also
+        fits (``/stories/move`` is not the story "move")."""
         if self.paths is None:
-            self.paths = [(compile_path(t)[0], {m.upper() for m in ops})
+            self.paths = [(compile_path(t)[0], {m.upper() for m in ops}, "{" not in t)
                           for t, ops in self.openapi()["paths"].items()]
-        return sorted(set().union(*(ms for rx, ms in self.paths if rx.fullmatch(path))))
+        fits = [(ms, literal) for rx, ms, literal in self.paths if rx.fullmatch(path)]
+        literal = [ms for ms, is_literal in fits if is_literal]
+        return sorted(set().union(*(literal or [ms for ms, _ in fits])))
 
     async def __call__(self, scope, receive, send) -> None:
         allowed = self.allowed(scope["path"]) if scope["type"] == "http" else []

@@ -43,9 +43,9 @@ class AskOptions(BaseModel):
     sites: list[str] | None = Field(
         None, description='Only articles from these sites: hosts ("reuters.com" also matches '
                           '"uk.reuters.com") or site names ("Reuters").')
-    today: str | None = Field(
-        None, description='The day the question is asked (YYYY-MM-DD), which periods in it count '
-                          'from ("last week", "yesterday"); default: the server\'s date.')
+    today: Day = Field(
+        None, description='The day the question is asked (YYYY-MM-DD, 1900 to 2100), which periods '
+                          'in it count from ("last week", "yesterday"); "" or null: the server\'s date.')
 
     def ask_kwargs(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in AskOptions.model_fields}
