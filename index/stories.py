@@ -80,9 +80,16 @@ def profile(article: Article, vectors: np.ndarray) -> Profile:
 
 def link(a: Profile, b: Profile) -> float:
     """How strongly two articles read as one story; 0 when their dates are too far apart."""
-    if a.day is None or b.day is None or day_gap(a.day, b.day) > MAX_GAP_DAYS:
+    if a.day is None or b.day is None or day_gap(a.day, b.day) > MAX_GAP_DAYS or other_names(a, b):
         return 0.0
     return float(a.lead @ b.lead) + NAME_WEIGHT * shared_names(a, b)
+
+
+def other_names(a: Profile, b: Profile) -> bool:
+    """Both name people or places and none in common: one template, two events ("Cinderford
+    opens a new library", "Ashby opens a new library"). No two articles of one train story
+    are so (``python -m train.tune_stories``), so it costs no recall there."""
+    return bool(a.names and b.names and not a.names & b.names)
 
 
 def shared_names(a: Profile, b: Profile) -> float:
@@ -129,6 +136,8 @@ def group(new: list[Profile], known: list[Profile], join: float = JOIN) -> Group
         best: dict[str, float] = {}
         for i in near:
             m = members[i]
+            if other_names(p, m):
+                continue
             score = float(cos[i]) + NAME_WEIGHT * shared_names(p, m)
             if score >= join:
                 best[m.story_id] = max(best.get(m.story_id, 0.0), score)

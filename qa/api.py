@@ -215,7 +215,8 @@ def describe(scope: Scope, since, until, sites) -> str:
 def clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise QAError("the question must be text.")
-    q = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", clean_text(question))
+    # control characters (NUL too, which clean_text would keep as U+FFFD) are spaces in a question
+    q = clean_text(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question))
     q = " ".join(q.split())
     if len(q) > MAX_QUESTION_CHARS:  # whole words only: a fragment like "rele" matches nothing
         q = q[:MAX_QUESTION_CHARS + 1].rsplit(" ", 1)[0][:MAX_QUESTION_CHARS]
