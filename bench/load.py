@@ -9,10 +9,11 @@ and failures per endpoint. Writes bench/results/load.json.
     python bench/load.py [--replicas 1,2] [--users 1,8,32] [--time 30] [--articles 100] [--name load]
 
 The replicas get this process's environment, so they share whatever stores it names:
-QA_CHROMA_URL (a Chroma server) and, once the PostgreSQL catalog lands, QA_DATABASE_URL.
-Several replicas with neither set would each open the embedded Chroma of one folder, which
-Chroma does not allow from two processes: the run then starts a Chroma server on loopback
-(`chroma run`) and the replicas share it and the folder's SQLite catalog (same machine only).
+QA_CHROMA_URL (a Chroma server) and QA_DATABASE_URL (the PostgreSQL catalog). Several replicas
+without QA_CHROMA_URL would each open the embedded Chroma of one folder, which Chroma does not
+allow from two processes: the run then starts a Chroma server on loopback (`chroma run`) and
+the replicas share it (and, without QA_DATABASE_URL, the folder's SQLite catalog: same machine
+only).
 QA_API_TOKEN, if set, is required by the replicas and sent by locust. Locust runs on the same
 cores as the replicas (one process, a fraction of a core at these rates).
 """
@@ -75,7 +76,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-load-"))
     work.mkdir(parents=True, exist_ok=True)
     chroma = None
-    if max(replicas) > 1 and not os.environ.get("QA_CHROMA_URL") and not os.environ.get("QA_DATABASE_URL"):
+    if max(replicas) > 1 and not os.environ.get("QA_CHROMA_URL"):
         port = free_port()
         chroma = start_server(work / "chroma-server", port)
         os.environ["QA_CHROMA_URL"] = f"http://127.0.0.1:{port}"

@@ -6,7 +6,7 @@ vector search, BM25, IDF counts, sentence fetch, the rest: scoring and the extra
 peak RSS, whether the seed question found its known answer, and a digest of every answer's
 citations (two stores holding the same index must give the same digest).
 
-    python bench/probe.py DATA_DIR [--questions 200] [--chroma-url URL] [--rounds 1] [--reranker on|off]
+    python bench/probe.py DATA_DIR [--questions 200] [--chroma-url URL] [--database-url URL] [--rounds 1] [--reranker on|off]
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--chroma-url", default="")
+    ap.add_argument("--database-url", default="", help="the catalog in PostgreSQL (else the folder's SQLite)")
     ap.add_argument("--rounds", type=int, default=1, help="ask every question this many times")
     ap.add_argument("--reranker", default="on", help="QA_RERANKER for the asks (on / off)")
     args = ap.parse_args()
     s = Settings(data_dir=args.data_dir, seed_dir=None, chroma_url=args.chroma_url,
-                 reranker=args.reranker)
+                 database_url=args.database_url, reranker=args.reranker)
     t = time.perf_counter()
     store = api.open_store(s)
     t_open = time.perf_counter()

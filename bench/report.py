@@ -188,7 +188,7 @@ def sections() -> list[str]:
                 f"takes {r['params']['delay_s']:g} s per reply; `qa chat` serving:", "",
                 common.table(gen, ["door", "QA_CONCURRENCY", "all 16 answered in", "p50 ms", "p95 ms",
                                    "right answers", "model calls at once (most)", "load"]), ""]
-    for name in ("load_1replica", "load_2replicas"):
+    for name in ("load_1replica", "load_2replicas", "load_shared", "load_shared_2first"):
         if r := load(name):
             rows = [[x["replicas"], x["users"], e, x[e]["req_s"], x[e]["p50_ms"], x[e]["p95_ms"],
                      x[e]["requests"], x[e]["failures"], x["load"]]
@@ -198,18 +198,26 @@ def sections() -> list[str]:
                     f"back for {r['params']['seconds']} s, half through each endpoint, access log on.", "",
                     common.table(rows, ["replicas", "users", "endpoint", "req/s", "p50 ms", "p95 ms",
                                         "requests", "failures", "load"]), ""]
-    if r := load("sizing"):
-        g, p = r["ingest"], r["probe"]
-        out += ["### Sizing: news-length articles (`bench/sizing.py`)", "", ctx(r), "",
+    for name in ("sizing", "sizing_postgres"):
+        if not (r := load(name)):
+            continue
+        g, p, pg = r["ingest"], r["probe"], r.get("postgres_bytes")
+        server = (f"; PostgreSQL's backends {g['server_cpu_s']} CPU s ({g['server_cpu_s_per_article']} an article)"
+                  if "server_cpu_s" in g else "")
+        catalog = ("PostgreSQL: pg_database_size growth, write-ahead log not counted; by table, an article: "
+                   + ", ".join(f"{k} {v['per_article'] / 1000:.1f} KB" for k, v in pg.items()
+                               if k != "database" and v["per_article"] >= 100)
+                   if pg else "catalog with its write-ahead log")
+        out += [f"### Sizing: news-length articles (`bench/sizing.py`, {name})", "", ctx(r), "",
                 common.table([
                     ["articles x sentences", f"{g['articles']} x {g['sentences_per_article']} = {g['sentences']:,} "
                      f"sentences, {g['vectors']:,} vectors", f"{g['words_per_article']} words an article"],
                     ["ingest", f"{g['wall_s']} s wall, {g['cpu_s']} CPU s", f"{g['cpu_s_per_article']} CPU s an "
                      f"article; {g['sentences_per_cpu_s']} sentences per CPU s; peak RSS {g['peak_rss_mb']} MB; "
-                     f"load {g['load']}"],
+                     f"load {g['load']}{server}"],
                     ["disk", f"catalog {g['disk_mb']['catalog']} MB, Chroma {g['disk_mb']['chroma']} MB",
                      f"{g['disk_kb_per_article']['catalog']} + {g['disk_kb_per_article']['chroma']} KB an article "
-                     f"(catalog with its write-ahead log); Chroma {g['chroma_bytes_per_vector']} bytes a vector"],
+                     f"({catalog}); Chroma {g['chroma_bytes_per_vector']} bytes a vector"],
                     ["a fresh process asking", f"p50 {p['ask']['p50_ms']} ms, p95 {p['ask']['p95_ms']} ms",
                      f"RSS {p['rss_mb']} MB; store open in {p['open_store_s']} s; load {p['load']}"],
                 ], ["what", "result", "detail"]), ""]
