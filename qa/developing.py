@@ -7,12 +7,16 @@ at ingest), publication date and site.
 - A question about a story of several articles is answered from the newest article that
   states the fact: among the reader's good candidates of that story (those at least
   ``GOOD_RATIO`` as likely as its best, holding a thing of the asked type when a number or date
-  is asked), the one published last is cited first, and the answer says as of when and per
-  whom ("As of 12 March 2025 (Harbor Gazette): ..."). Older values follow, marked as earlier.
+  is asked), the one published last is cited first (within one article, a sentence recalling
+  an earlier figure, "had initially reported 27", after the others), and the answer says as of
+  when and per whom ("As of 12 March 2025 (Harbor Gazette): ..."). Older values follow, marked
+  as earlier. When the first search found none of the newest article's sentences stating the
+  fact, a few of them are read again.
   A question naming a date or period ("by 3 March", ``qa.periods``) has already been limited to
   what was published by then, so the same rule gives the value as of that day.
 - When good candidates from other sites, published within ``DISAGREE_DAYS`` of the newest one,
-  give a different number, the answer shows each value with its source instead of choosing.
+  give a different number (a number is asked, or a "what" question is answered with figures),
+  the answer shows each value with its source instead of choosing.
 - A timeline question gets dated sentences of the story's articles, oldest first: each
   article's lead, and its best candidate sentence when that is another one, at most
   ``TIMELINE_CAP`` sentences.
@@ -105,8 +109,10 @@ def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
     # ...and the newest article again when none of its sentences found states the asked fact
     # (the first search read the sentences that best match the event, not the update)
     newest = articles[-1][0] if articles else None
+    wanted, qtype = fact_words(answer.question, story.title), answer_type(answer.question)
     if newest and newest not in missing and not any(
-            s.c.article_id == newest and _answers(s, answer.question, story.title) for s in in_story):
+            s.c.article_id == newest and s.prob >= FLOOR and _holds_type(s, qtype)
+            and states_fact(wanted, s.c) for s in in_story):
         missing.append(newest)
     if missing:
         seen = {(s.c.article_id, s.c.index) for s in in_story}
@@ -115,11 +121,9 @@ def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
     return latest_first(answer, in_story, story, max_citations)
 
 
-def _answers(s: _Source, question: str, topic: str) -> bool:
-    """Whether a candidate is likely enough, states the asked fact, and holds a thing of the
-    asked type (when a number or date is asked)."""
-    return s.prob >= FLOOR and states_fact(fact_words(question, topic), s.c) \
-        and (answer_type(question) not in TYPED or bool(s.c.features.get("typed")))
+def _holds_type(s: _Source, qtype: str | None) -> bool:
+    """Whether a candidate holds a thing of the asked type (when a number or date is asked)."""
+    return qtype not in TYPED or bool(s.c.features.get("typed"))
 
 
 def _in_period(rows, period: Period) -> list[tuple[str, str | None, str | None]]:
@@ -141,8 +145,7 @@ def _story(store: Store, sid: str | None) -> Story | None:
 def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: int) -> Answer:
     question = answer.question
     qtype = answer_type(question)
-    dated = [s for s in in_story if s.day is not None
-             and (qtype not in TYPED or s.c.features.get("typed"))]
+    dated = [s for s in in_story if s.day is not None and _holds_type(s, qtype)]
     if not dated:
         return answer
     best = max(s.prob for s in dated)
