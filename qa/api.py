@@ -117,7 +117,8 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     llm: "openai" / "llamacpp" for a generative answer, "none" for extractive; default from
         ``QA_LLM``. on_token receives streamed text in generative mode.
     today: the day the question is asked (YYYY-MM-DD; default: today's date), which relative
-        periods ("last week", "yesterday") count from.
+        periods ("last week", "yesterday") count from; when given, a story's articles published
+        after it are not used (the answer is what was known that day).
     """
     s = settings or Settings.from_env()
     q = clean_question(question)
@@ -175,7 +176,12 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
                          limit=min(s.rerank_top if s.reranker != "off" else 10, IN_STORY * len(ids)))
         return rerank(asked, distinct(found), s)
 
-    return compose(period, ranked, answer, store, s.max_citations, search_in)
+    # a question asked on a given day knows only what was published by then: with an explicit
+    # ``today`` the story's later articles are left out (the question's own period is kept)
+    known = replace(period, until=min(filter(None, (period.until, day.isoformat())))) \
+        if today not in (None, "") else period
+    return replace(compose(known, ranked, answer, store, s.max_citations, search_in),
+                   since=period.since, until=period.until)
 
 
 def distinct(candidates: list[Candidate]) -> list[Candidate]:

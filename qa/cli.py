@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only articles from this site: a host such as reuters.com, or a site name "
                         "(repeatable)")
     s.add_argument("--today", metavar="YYYY-MM-DD",
-                   help="the day the question is asked, for \"last week\" and the like (default: today)")
+                   help="the day the question is asked, for \"last week\" and the like; a story's "
+                        "articles published after it are left out (default: today)")
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
     s.add_argument("--llm", choices=["none", "openai", "llamacpp"],
                    help="generative answer from OpenAI or a compatible server (OPENAI_BASE_URL), "

@@ -7,12 +7,16 @@ at ingest), publication date and site.
 - A question about a story of several articles is answered from the newest article that
   states the fact: among the reader's good candidates of that story (those at least
   ``GOOD_RATIO`` as likely as its best, holding a thing of the asked type when a number or date
-  is asked), the one published last is cited first, and the answer says as of when and per
-  whom ("As of 12 March 2025 (Harbor Gazette): ..."). Older values follow, marked as earlier.
+  is asked), the one published last is cited first (within one article, a sentence recalling
+  an earlier figure, "had initially reported 27", after the others), and the answer says as of
+  when and per whom ("As of 12 March 2025 (Harbor Gazette): ..."). Older values follow, marked
+  as earlier. When the first search found none of the newest article's sentences stating the
+  fact, a few of them are read again.
   A question naming a date or period ("by 3 March", ``qa.periods``) has already been limited to
   what was published by then, so the same rule gives the value as of that day.
 - When good candidates from other sites, published within ``DISAGREE_DAYS`` of the newest one,
-  give a different number, the answer shows each value with its source instead of choosing.
+  give a different number (a number is asked, or a "what" question is answered with figures),
+  the answer shows each value with its source instead of choosing.
 - A timeline question gets dated sentences of the story's articles, oldest first: each
   article's lead, and its best candidate sentence when that is another one, at most
   ``TIMELINE_CAP`` sentences.
@@ -102,10 +106,24 @@ def compose(period: Period, ranked: list[Candidate], base: Answer, store: Store,
     in_story = [s for s in sources if s.c.article_id in where]
     found = max((s.day for s in in_story if s.day is not None), default=None)
     missing = [aid for aid, (pub, _) in where.items() if found is None or (_ordinal(pub) or 0) > found]
+    # ...and the newest article again when none of its sentences found states the asked fact
+    # (the first search read the sentences that best match the event, not the update)
+    newest = articles[-1][0] if articles else None
+    wanted, qtype = fact_words(answer.question, story.title), answer_type(answer.question)
+    if newest and newest not in missing and not any(
+            s.c.article_id == newest and s.prob >= FLOOR and _holds_type(s, qtype)
+            and states_fact(wanted, s.c) for s in in_story):
+        missing.append(newest)
     if missing:
+        seen = {(s.c.article_id, s.c.index) for s in in_story}
         in_story += [_Source(c, *where[c.article_id], _ordinal(where[c.article_id][0]))
-                     for c in search_in(missing[-IN_STORY_ARTICLES:])]
+                     for c in search_in(missing[-IN_STORY_ARTICLES:]) if (c.article_id, c.index) not in seen]
     return latest_first(answer, in_story, story, max_citations)
+
+
+def _holds_type(s: _Source, qtype: str | None) -> bool:
+    """Whether a candidate holds a thing of the asked type (when a number or date is asked)."""
+    return qtype not in TYPED or bool(s.c.features.get("typed"))
 
 
 def _in_period(rows, period: Period) -> list[tuple[str, str | None, str | None]]:
@@ -127,8 +145,7 @@ def _story(store: Store, sid: str | None) -> Story | None:
 def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: int) -> Answer:
     question = answer.question
     qtype = answer_type(question)
-    dated = [s for s in in_story if s.day is not None
-             and (qtype not in TYPED or s.c.features.get("typed"))]
+    dated = [s for s in in_story if s.day is not None and _holds_type(s, qtype)]
     if not dated:
         return answer
     best = max(s.prob for s in dated)
@@ -146,9 +163,13 @@ def latest_first(answer: Answer, in_story: list[_Source], story: Story, most: in
     for s in dated:
         if fact[s] and s.prob >= FLOOR and s.prob > getattr(per_article.get(s.c.article_id), "prob", -1):
             per_article[s.c.article_id] = s
-    first = max([*good, *per_article.values()], key=lambda s: (s.day, s.prob))
+    first = max([*good, *per_article.values()], key=lambda s: (s.day, not looks_back(s.c.text), s.prob))
     good = list(dict.fromkeys([*good, first]))
-    disputed, old_dispute = _disputes(first, good, value, fact, most) if qtype == "number" else ([], [])
+    # figures disagree: a number is asked, or a "what" question is answered with figures
+    # ("What turnout was reported?")
+    figure = {s: v if v and _numbers(v) else None for s, v in value.items()}
+    disputed, old_dispute = _disputes(first, good, figure, fact, most) if qtype in ("number", None) \
+        else ([], [])
     shown = {value[x] for x in [first, *disputed, *old_dispute]}
     earlier = list(old_dispute)
     for x in sorted(good, key=lambda x: (-x.day, -x.prob)):
@@ -213,6 +234,19 @@ def _disputes(first: _Source, good: list[_Source], value: dict, fact: dict, most
 
 _UPDATE = re.compile(r"\b(?:rose|risen|rises|rising|up from|down from|increased|climbed|reached|"
                      r"revised|raised|lowered|fell|fallen|dropped|since|so far|in total|now)\b", re.I)
+# a sentence that recalls an earlier figure ("had initially reported 27", "originally asked for")
+# tells an older state than its article's date: within an article it comes after the others
+_BACK = re.compile(r"\b(?:originally|initially|at first|previously|a day earlier|first\s+(?:count|figure|"
+                   r"estimate|approach|vote|report|round)|earlier\s+(?:estimate|figure|count)s?|had\s+"
+                   r"(?:initially|originally|first|earlier|been\s+(?:listed|reported|counted)))\b", re.I)
+
+
+def looks_back(text: str) -> bool:
+    """Whether a sentence recalls an earlier value rather than giving the current one (one that
+    also says the figure changed, "up from eight", gives the current one)."""
+    return bool(_BACK.search(text)) and not _UPDATE.search(text)
+
+
 _WORD_NUMBERS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}

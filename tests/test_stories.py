@@ -100,6 +100,22 @@ def test_as_of_a_date(settings):
     assert b.until == "2025-05-04" and "four" in b.citations[0].sentence.lower()
 
 
+def test_an_explicit_today_leaves_out_later_articles(settings):
+    # asked on 4 May, the story's 6 May article did not exist yet: the newest value is 3 May's
+    a = api.ask("How many people have died in the Carrow mill fire?", settings=settings, today="2025-05-04")
+    assert a.as_of == "2025-05-03" and "four" in a.citations[0].sentence.lower()
+    assert a.until is None  # the question names no period of its own
+
+
+def test_a_sentence_recalling_an_earlier_figure_looks_back():
+    from qa.developing import looks_back
+    assert looks_back("The service had initially reported 27 injured, but more came in overnight.")
+    assert looks_back("The group had originally asked for 2.5 million euros.")
+    assert not looks_back("The death toll has risen to five, up from four on Saturday.")
+    assert not looks_back("Three people are still missing, down from eight, after two were first reported found.")
+    assert not looks_back("The regional hospital said 45 people were injured.")
+
+
 def test_same_day_disagreement_shows_both_sources(settings):
     a = api.ask("How many people were injured in the Carrow mill fire?", settings=settings, today=TODAY)
     assert len(a.disagreements) == 1
