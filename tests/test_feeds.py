@@ -186,7 +186,14 @@ def cli(args, data_dir, database_url="", **kw):
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_SEED_DIR": "", "QA_ALLOW_PRIVATE_URLS": "1",
            "QA_DATABASE_URL": database_url}
     return subprocess.Popen([sys.executable, "-m", "qa", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_ctrl_c_works, **kw)
+
+
+def _ctrl_c_works() -> None:
+    """In the child: a shell that runs the suite in the background (``bash .ci/run &``) starts
+    it ignoring SIGINT, children inherit that, and Python then never raises KeyboardInterrupt;
+    a user's terminal does not, so the child gets the default disposition back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_cli_ingest_limit_and_follow_until_ctrl_c(news_server, web_settings, tmp_path):
