@@ -140,11 +140,11 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
     past = user_turns(history)
     choice = llm if llm is not None else s.llm
     ranked: list[Candidate] = []
+    top = s.rerank_top if s.reranker != "off" else 10  # candidates a question's search keeps
 
     def search(query: str, history: list[str] = past):
         def reading(turns: list[str]) -> list[Candidate]:
-            found = retrieve(store, query, history=turns, scope=scope,
-                             limit=s.rerank_top if s.reranker != "off" else 10)
+            found = retrieve(store, query, history=turns, scope=scope, limit=top)
             return rerank(query, distinct(found), s)
         if not history or retrieval_query(query, history) == query:
             ranked[:] = reading(history)
@@ -173,7 +173,7 @@ def ask(question: str, *, history: Iterable | None = None, article_ids: list[str
 
     def search_in(ids: list[str]) -> list[Candidate]:  # a few sentences per article: the reader's
         found = retrieve(store, asked, scope=replace(scope, article_ids=tuple(ids)),  # time is per row
-                         limit=min(s.rerank_top if s.reranker != "off" else 10, IN_STORY * len(ids)))
+                         limit=min(top, IN_STORY * len(ids)))
         return rerank(asked, distinct(found), s)
 
     # a question asked on a given day knows only what was published by then: with an explicit

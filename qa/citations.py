@@ -26,7 +26,7 @@ MARKER = re.compile(
 _BETWEEN_MARKERS = re.compile(r"^[\s,;]*(?:and)?[\s,;]*$")
 _ABBREV = re.compile(r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|No|"
                      r"vs|etc|Inc|Co|Corp|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.)$")
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 STOPWORDS = set("""a an the and or but if of to in on at by for with from as into about over after
@@ -112,7 +112,7 @@ def segment(tokens: list) -> list[list]:
 
 
 def _norm_word(w: str) -> str:
-    w = _NUMBER_WORDS.get(w.lower(), w.lower()).replace("’", "'")
+    w = NUMBER_WORDS.get(w.lower(), w.lower()).replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
     for suf in ("ations", "ation", "ings", "ing", "ians", "ian", "ed", "ies", "es", "s"):
@@ -130,8 +130,8 @@ def numbers(text: str, *, source: bool = False) -> set[str]:
     """Numbers as digit strings. "one" counts only in sources: in a claim it is mostly a
     pronoun ("one of the..."), but "one hour" in a source supports "1 hour" in a claim."""
     found = {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
-    found |= {_NUMBER_WORDS[w.lower()] for w in re.findall(r"[A-Za-z]+", text)
-              if w.lower() in _NUMBER_WORDS and (source or w.lower() not in ("one", "zero"))}
+    found |= {NUMBER_WORDS[w.lower()] for w in re.findall(r"[A-Za-z]+", text)
+              if w.lower() in NUMBER_WORDS and (source or w.lower() not in ("one", "zero"))}
     return found
 
 
@@ -139,7 +139,7 @@ def names(text: str) -> set[str]:
     """Capitalised words that are not common words: a claim's first word counts too, since
     "Biden said..." is exactly the claim that must not cite a sentence about Trump."""
     return {_norm_word(w) for w in re.findall(r"[\w'’-]+", text)
-            if w[:1].isupper() and w.lower() not in STOPWORDS and w.lower() not in _NUMBER_WORDS
+            if w[:1].isupper() and w.lower() not in STOPWORDS and w.lower() not in NUMBER_WORDS
             and w.lower() not in _STARTERS}
 
 

@@ -33,6 +33,7 @@ from index.store import Store
 from index.types import Answer, Citation, Claim, Disagreement, Story
 from index.catalog import STOPWORDS
 from qa import extractive
+from qa.citations import NUMBER_WORDS
 from qa.lexical import stems
 from qa.periods import Period
 from qa.retrieve import Candidate
@@ -247,11 +248,8 @@ def looks_back(text: str) -> bool:
     return bool(_BACK.search(text)) and not _UPDATE.search(text)
 
 
-_WORD_NUMBERS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())}
-_WORD_NUMBERS.update({w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty "
-                                                            "ninety".split(), 3)})
+_WORD_NUMBERS = {**NUMBER_WORDS, **{w: str(10 * n) for n, w in enumerate(
+    "thirty forty fifty sixty seventy eighty ninety".split(), 3)}}  # "fifty-two" is 50 + 2
 
 
 def _numbers(text: str) -> set[str]:
