@@ -25,9 +25,14 @@ from qa.spans import answer_type, type_spans
 K_DENSE = 40
 K_BM25 = 40
 RRF_K = 20
+# the articles the first searches point to most are searched again on their own, so that a
+# sentence sharing few words with the question still competes when its article is the one asked
+# about (a paraphrase's answer is often far down the whole index's dense list)
+ARTICLES, K_ARTICLE = 3, 30
 
 # weights of the linear sentence score (all features are in [0, 1])
-W = {"dense": 1.0, "cover": 1.2, "cover_ctx": 0.4, "rrf": 0.6, "typed": 0.35, "pairs": 0.3}
+W = {"dense": 1.0, "cover": 1.2, "cover_ctx": 0.4, "rrf": 0.6, "typed": 0.35, "pairs": 0.3,
+     "article": 0.3}
 
 
 @dataclass
@@ -65,18 +70,33 @@ def retrieval_query(question: str, history: list[str]) -> str:
     return f"{history[-1]} {question}" if follow_up else question
 
 
+def top_articles(*ranked: dict[tuple[str, int], int]) -> list[str]:
+    """Articles by the reciprocal ranks of their sentences in the first searches, summed."""
+    score: dict[str, float] = {}
+    for ranks in ranked:
+        for (a, _), r in ranks.items():
+            score[a] = score.get(a, 0.0) + 1 / (RRF_K + r)
+    return sorted(score, key=lambda a: -score[a])
+
+
 def retrieve(store: Store, question: str, *, history: list[str] | None = None,
              scope: Scope | None = None, limit: int = 10) -> list[Candidate]:
     """Candidate sentences, best first, from the articles in ``scope`` (articles, dates, sites;
     applied inside both searches, so a narrow scope still finds its best sentences)."""
     query = retrieval_query(question, history or [])
     terms = query_terms(query)
-    dense = store.vectors.search(store.embedder.embed_query(query), K_DENSE, scope)
+    qvec = store.embedder.embed_query(query)
+    dense = store.vectors.search(qvec, K_DENSE, scope)
     lexical = store.catalog.bm25(terms, K_BM25, scope)
     ranks_d = {(a, i): r for r, (a, i, _) in enumerate(dense)}
     ranks_b = {(a, i): r for r, (a, i, _) in enumerate(lexical)}
     cos = {(a, i): s for a, i, s in dense}
-    keys = list(dict.fromkeys([*ranks_d, *ranks_b]))
+    articles = top_articles(ranks_d, ranks_b)
+    if ARTICLES and len(articles) > 1:  # (with one article, the whole index is that article)
+        for a, i, s in store.vectors.search(qvec, K_ARTICLE, Scope(article_ids=tuple(articles[:ARTICLES]))):
+            cos.setdefault((a, i), s)
+    article_rank = {a: r for r, a in enumerate(articles[:ARTICLES])}
+    keys = list(dict.fromkeys([*ranks_d, *ranks_b, *cos]))
     if not keys:
         return []
     rows = store.catalog.sentences_around(keys)
@@ -106,6 +126,7 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
                                 + (1 / (RRF_K + ranks_b[key]) if key in ranks_b else 0.0)),
             "typed": 1.0 if type_spans(text, qtype, question) else 0.0,
             "pairs": pairs_near(pairs, s_seq),
+            "article": 1 / (1 + article_rank[key[0]]) if key[0] in article_rank else 0.0,
         }
         c = Candidate(key[0], key[1], title, start, end, para, text, f)
         c.score = sum(W[k] * v for k, v in f.items())

@@ -8,9 +8,11 @@ from random sentences. Each dump row is one question:
         {"aid", "index", "title", "text", "features", "score", "label", "span"}]}
 
 ``label`` is 1 when the sentence holds the answer (news: the labelled sentence; SQuAD: a gold
-answer string; SelQA: its own label); ``span`` is the answer's character span in the sentence.
-Collections: the news set written here (train/data/news, split by article into train / calib /
-dev), the SQuAD 2.0 articles of ``../shared/eval`` (two article folds), and SelQA (its own
+answer string; SelQA: its own label), -1 when it is not labelled but another outlet's telling of
+the same event holds the answer too (v3; neither a positive nor a negative); ``span`` is the
+answer's character span in the sentence.
+Collections: the news sets written here (train/data/news split by article, train/data/news_v3
+split by event, into train / calib / dev), the SQuAD 2.0 articles of ``../shared/eval`` (two article folds), and SelQA (its own
 candidates, no retrieval). Usage: python -m train.mine [--shared DIR] [--out DIR]
 """
 
@@ -31,6 +33,7 @@ from index.store import article_id
 
 ROOT = Path(__file__).resolve().parent
 NEWS = ROOT / "data" / "news"
+V3 = ROOT / "data" / "news_v3"
 CACHE = ROOT / "cache"
 TOP = 20
 # SQuAD articles in two folds of about 600 answerable questions each; a model trained with one
@@ -40,9 +43,14 @@ SQUAD_FOLDS = {"A": {"Normans", "Force", "Packet switching", "Scottish Parliamen
 
 
 def news_split(article: str) -> str:
-    """dev (a fifth, never trained on), calib (fusion and threshold), or train; by article."""
+    """dev (a fifth, never trained on), calib (fusion and threshold), or train; by article
+    (v3: by event, so that no other outlet's telling of a dev event is trained on)."""
     h = int(hashlib.sha1(article.encode()).hexdigest(), 16) % 20
     return "dev" if h < 4 else "calib" if h < 7 else "train"
+
+
+def split_of(article: dict) -> str:
+    return news_split(article["event"] if "event" in article else article["id"])
 
 
 def squad_fold(title: str) -> str:
@@ -68,9 +76,9 @@ def find_span(sentence: str, answers: list[str]) -> list[int] | None:
     return None
 
 
-def load_news() -> list[dict]:
+def load_news(folder: Path = NEWS) -> list[dict]:
     arts = []
-    for f in sorted(NEWS.glob("*.jsonl")):
+    for f in sorted(folder.glob("*.jsonl")):
         arts += [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
     return arts
 
@@ -89,7 +97,7 @@ def _mine(store, questions: list[dict], label_fn) -> list[dict]:
         cands = retrieve(store, q["q"], limit=TOP)
         rows = []
         for c in cands:
-            label, span = label_fn(q, c.text)
+            label, span = label_fn(q, c)
             rows.append({"aid": c.article_id, "index": c.index, "title": c.title, "text": c.text,
                          "features": c.features, "score": round(c.score, 5), "label": label,
                          "span": span})
@@ -99,28 +107,40 @@ def _mine(store, questions: list[dict], label_fn) -> list[dict]:
     return out
 
 
-def mine_news() -> list[dict]:
-    arts = load_news()
+def mine_news(folder: Path = NEWS, name: str = "news") -> list[dict]:
+    """One index of the collection's articles; every question with its top 20."""
+    arts = load_news(folder)
     with tempfile.TemporaryDirectory(prefix="qa-mine-") as tmp:
         store = _store(tmp)
         store.add_documents([Document(a["title"], a["text"], f"news:{a['id']}") for a in arts])
-        qs = []
-        for a in arts:
-            aid, split = article_id(a["text"]), news_split(a["id"])
-            for i, q in enumerate(a["questions"]):
-                qs.append({"set": "news", "split": split, "qid": f"{a['id']}/q{i}", "q": q["q"],
-                           "answers": [q["answer"]], "gold": q["sentence"], "gold_aid": aid,
-                           "qtype": q["type"], "answerable": True, "title": a["title"]})
-            for i, q in enumerate(a["near_miss"]):
-                qs.append({"set": "news", "split": split, "qid": f"{a['id']}/n{i}", "q": q["q"],
-                           "answers": [], "gold": None, "gold_aid": aid, "qtype": q["type"],
-                           "answerable": False, "title": a["title"]})
+        event = {article_id(a["text"]): a.get("event") for a in arts}
 
-        def label(q, text):
-            if q["gold"] is not None and text == q["gold"]:
-                return 1, find_span(text, q["answers"])
+        def label(q, c):
+            """1: the labelled sentence; -1 (neither answer nor negative): another outlet's
+            telling of the same event that holds the answer too."""
+            if c.text == q["gold"]:
+                return 1, find_span(c.text, q["answers"])
+            if q["event"] and event.get(c.article_id) == q["event"] and contains(c.text, q["answers"]):
+                return -1, None
             return 0, None
-        return _mine(store, qs, label)
+        return _mine(store, news_questions(arts, name), label)
+
+
+def news_questions(arts: list[dict], name: str = "news") -> list[dict]:
+    qs = []
+    for a in arts:
+        aid, split = article_id(a["text"]), split_of(a)
+        common = {"set": name, "split": split, "gold_aid": aid, "title": a["title"],
+                  "event": a.get("event"), "format": a.get("format")}
+        for i, q in enumerate(a["questions"]):
+            qs.append(common | {"qid": f"{a['id']}/q{i}", "q": q["q"], "answers": [q["answer"]],
+                                "gold": q["sentence"], "qtype": q["type"], "style": q.get("style"),
+                                "answerable": True})
+        for i, q in enumerate(a["near_miss"]):
+            qs.append(common | {"qid": f"{a['id']}/n{i}", "q": q["q"], "answers": [], "gold": None,
+                                "qtype": q["type"], "withheld": bool(q.get("withheld")),
+                                "near": q.get("near"), "answerable": False})
+    return qs
 
 
 def mine_squad(path: Path) -> list[dict]:
@@ -133,9 +153,9 @@ def mine_squad(path: Path) -> list[dict]:
                "answers": r["answers"], "gold": None, "qtype": None,
                "answerable": bool(r["answers"]), "title": r["title"]} for r in records]
 
-        def label(q, text):
-            if q["answers"] and contains(text, q["answers"]):
-                return 1, find_span(text, q["answers"])
+        def label(q, c):
+            if q["answers"] and contains(c.text, q["answers"]):
+                return 1, find_span(c.text, q["answers"])
             return 0, None
         return _mine(store, qs, label)
 
@@ -172,10 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent.parent / "shared",
                     help="folder holding eval/ and train/ (default: ../shared)")
     ap.add_argument("--out", type=Path, default=CACHE)
-    ap.add_argument("--only", choices=["news", "squad", "selqa"])
+    ap.add_argument("--only", choices=["news", "v3", "squad", "selqa"])
     a = ap.parse_args(argv)
     if a.only in (None, "news"):
         save(mine_news(), a.out / "news.jsonl")
+    if a.only in (None, "v3"):
+        save(mine_news(V3, "v3"), a.out / "v3.jsonl")
     if a.only in (None, "squad"):
         save(mine_squad(a.shared / "eval" / "squad_v2_dev.jsonl"), a.out / "squad.jsonl")
     if a.only in (None, "selqa"):

@@ -35,16 +35,16 @@ def examples(dumps: dict[str, list[dict]], squad_fold: str | None, seed: int = 0
     groups = []
     for name, qs in dumps.items():
         for q in qs:
-            if name == "news" and q["split"] != "train":
+            if name in ("news", "v3") and q["split"] != "train":
                 continue
             if name == "squad" and q["split"] != squad_fold:
                 continue
             cands = q["cands"]
             pos = [c for c in cands if c["label"]]
-            if name == "news" and q["answerable"] and not pos:  # retriever missed it: add it
+            if name in ("news", "v3") and q["answerable"] and not pos:  # retriever missed it: add it
                 pos = [{"text": q["gold"], "title": q["title"], "label": 1,
                         "span": _span(q["gold"], q["answers"])}]
-            neg = [c for c in cands if not c["label"]]
+            neg = [c for c in cands if c["label"] == 0]
             if name == "selqa":
                 pick = rng.sample(neg, min(len(neg), HARD + RANDOM))
             else:
@@ -277,7 +277,7 @@ def main(argv=None) -> int:
                     help="SelQA questions used (2,400: all that have a positive and a negative)")
     ap.add_argument("--limit", type=int, default=0, help="train on this many questions only (smoke test)")
     a = ap.parse_args(argv)
-    dumps = {n: load(a.cache / f"{n}.jsonl") for n in ("news", "squad", "selqa")}
+    dumps = {n: load(a.cache / f"{n}.jsonl") for n in ("news", "v3", "squad", "selqa")}
     dumps["selqa"] = dumps["selqa"][:a.selqa_questions]
     groups = examples(dumps, None if a.squad_fold == "none" else a.squad_fold)
     if a.limit:
