@@ -218,6 +218,39 @@ def questions(n: int, seed: int = 7) -> list[str]:
     return [SEED_QUESTION] + pool[:n - 1]
 
 
+NEWS_SETS = (REPO / "train" / "data" / "news_v3", REPO / "train" / "data" / "news")
+
+
+def _news_articles() -> list[dict]:
+    """The news sets written here (train/data): the real-news-shaped v3 articles first, longest
+    first, then the shorter first set."""
+    out = []
+    for folder in NEWS_SETS:
+        arts = [json.loads(x) for f in sorted(folder.glob("*.jsonl"))
+                for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+        out += sorted(arts, key=lambda a: -len(a["text"]))
+    return out
+
+
+def news_corpus(n: int) -> list[Document]:
+    """The seed article, then ``n - 1`` articles shaped like real news (train/data/news_v3:
+    median 30+ sentences, bylines, captions, several outlets per event)."""
+    docs = seed_documents() + [Document(a["title"], a["text"], f"news:{a['id']}")
+                               for a in _news_articles()]
+    if len(docs) < n:
+        raise SystemExit(f"only {len(docs)} news articles are written here; ask for at most that many")
+    return docs[:n]
+
+
+def news_questions(n: int, articles: int, seed: int = 7) -> list[str]:
+    """``n`` questions about the first ``articles`` articles of ``news_corpus`` (answerable and
+    near-miss, as users ask them), the seed question first."""
+    rng = random.Random(seed)
+    pool = [q["q"] for a in _news_articles()[:articles - 1] for q in a["questions"] + a["near_miss"]]
+    rng.shuffle(pool)
+    return [SEED_QUESTION] + pool[:n - 1]
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     t = time.perf_counter()
     out = fn(*args, **kwargs)

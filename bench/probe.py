@@ -56,15 +56,21 @@ def main() -> None:
     ap.add_argument("--database-url", default="", help="the catalog in PostgreSQL (else the folder's SQLite)")
     ap.add_argument("--rounds", type=int, default=1, help="ask every question this many times")
     ap.add_argument("--reranker", default="on", help="QA_RERANKER for the asks (on / off)")
+    ap.add_argument("--reader-model", default="", help="QA_READER_MODEL: a folder with another reader")
+    ap.add_argument("--news", type=int, default=0,
+                    help="ask questions about the first N articles of common.news_corpus (else the "
+                         "benchmark questions of common.questions)")
     args = ap.parse_args()
     s = Settings(data_dir=args.data_dir, seed_dir=None, chroma_url=args.chroma_url,
-                 database_url=args.database_url, reranker=args.reranker)
+                 database_url=args.database_url, reranker=args.reranker,
+                 reader_model=args.reader_model)
     t = time.perf_counter()
     store = api.open_store(s)
     t_open = time.perf_counter()
     first = api.ask(common.SEED_QUESTION, settings=s)
     t_first = time.perf_counter()
-    qs = common.questions(args.questions)
+    qs = (common.news_questions(args.questions, args.news) if args.news
+          else common.questions(args.questions))
     for q in qs[:5]:  # warm caches
         api.ask(q, settings=s)
     spent: dict[str, float] = defaultdict(float)

@@ -124,3 +124,21 @@ def sentence_key(text: str) -> str:
 
 
 _KEY_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# Page furniture that extraction keeps inside an article's text: links to other stories, photo
+# credits, the attribution line of an embedded post, bylines. Such a line answers no question
+# about the news, yet shares the story's words, so the retriever leaves it out.
+_FURNITURE = re.compile(r"""
+    ^(?:read\ more|related|see\ also|also\ read|more\ on\ this\ story|sign\ up|subscribe)\s*[:\-\u2013\u2014]
+  | ^(?:photo(?:graph)?|picture|image|credit)s?\s*:\s*\S(?:\S*\s+\S+){0,6}$
+  | ^[\u2014\u2013-]\s*[^()]{1,80}\(@\w{1,30}\)\s+\w+\s+\d{1,2},\s+\d{4}$
+""", re.I | re.X)
+_BYLINE = re.compile(r"^By [A-Z][\w'\u2019.-]+(?: [A-Z][\w'\u2019.-]+){1,3}(?:(?:,| and) [^.]{0,60})?$")
+
+
+def is_furniture(text: str) -> bool:
+    """A "Read more:" / "Related:" link, a photo credit, an embedded post's attribution line
+    ("— City FC (@CityFC) March 3, 2025"), or a byline ("By Ann Lee, Courts Correspondent")."""
+    t = text.strip()
+    return bool(_FURNITURE.search(t) or _BYLINE.match(t))

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.catalog import query_terms
+from index.sentences import is_furniture
 from index.store import Store
 from index.types import Scope
 from qa.lexical import coverage, fuzzy_matches, pairs_near, stem, stems
@@ -114,6 +115,8 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
         if key not in rows:  # vector of an article removed meanwhile
             continue
         title, start, end, para, text = rows[key]
+        if is_furniture(text):
+            continue
         s_seq = words[key]
         s_stems = set(s_seq)
         c_stems = s_stems.union(title_words[title], *(words.get((key[0], key[1] + d), ()) for d in (-1, 1)))

@@ -82,3 +82,18 @@ def test_article_filter_and_unknown_id(seeded_settings, tmp_path):
 def test_empty_question_is_a_clear_error(seeded_settings):
     with pytest.raises(QAError, match="empty"):
         api.ask("   \n", settings=seeded_settings)
+
+
+def test_page_furniture_is_never_a_candidate(settings, tmp_path):
+    f = tmp_path / "toll.txt"
+    f.write_text("Bridge toll to rise in March\n\nBy Ann Lee, Transport Correspondent\n\n"
+                 "The toll on the Harbour Bridge will rise from 3 to 4 pounds on 1 March, the "
+                 "operator said on Monday.\n\nRead more: Why the bridge toll is rising in March\n\n"
+                 "Drivers with a season pass will pay the old toll until June.\n\n"
+                 "Photo: K. Davies/Harbour Times", encoding="utf-8")
+    api.ingest([str(f)], settings=settings)
+    from qa.retrieve import retrieve
+    store = api.open_store(settings)
+    texts = [c.text for c in retrieve(store, "why is the bridge toll rising in march?", limit=20)]
+    assert texts and "Drivers with a season pass will pay the old toll until June." in texts
+    assert not [t for t in texts if t.startswith(("Read more", "By Ann", "Photo:"))]

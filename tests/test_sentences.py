@@ -1,5 +1,5 @@
 from index.chunks import chunk_metadata, make_chunks
-from index.sentences import split_sentences
+from index.sentences import split_sentences, is_furniture
 from index.store import article_id
 from index.types import Article
 
@@ -61,3 +61,16 @@ def test_chunks_are_sentence_aligned_with_flat_metadata():
     undated = chunk_metadata(chunks[0], Article(aid, "t", text))
     assert "day" not in undated and "site" not in undated  # so no date range or site matches it
     assert article_id(text) == aid and article_id(text + " ") != aid
+
+
+def test_page_furniture_is_recognised_and_news_is_not():
+    furniture = ["Read more: Why the toll is rising", "Related: Council approves budget",
+                 "Photo: K. Davies/The Riverina Leader", "By Ann Lee, Courts Correspondent",
+                 "By Priya Anand and Jonah Feld", "— City FC (@CityFC) March 3, 2025"]
+    news = ["By early evening, 168 departures had been cancelled.",
+            "By Tuesday the river had fallen by a metre.",
+            "Photo: A rescue helicopter lands at the search base on Wednesday, carrying two climbers.",
+            "What a start from the boys. — City FC (@CityFC) March 3, 2025",
+            "Related payments rose by 4 percent, the bank said."]
+    assert [t for t in furniture if not is_furniture(t)] == []
+    assert [t for t in news if is_furniture(t)] == []

@@ -4,6 +4,7 @@ Every row runs the product end to end (retrieval, reranking, answer, citations) 
 with only QA_RERANKER changed, and scores answers as ``qa eval`` does:
 - news dev: all news articles written here indexed together; the dev articles' questions asked
   (the reader never trained on them; fusion and thresholds were fitted on other articles);
+- news v3 dev: the same for the real-news-shaped set (its dev split is by event), by style;
 - SQuAD 2.0 (../shared/eval): all 8 articles indexed; the reader never trained on SQuAD, and
   each fold's questions are answered with the card (fusion, abstention) fitted on the other
   fold (article-level cross-validation; ``train.fit --squad-folds A --out DIR``);
@@ -26,21 +27,25 @@ from index.settings import Settings
 from qa import api
 from qa.evaluate import documents, load_records, score, summarise
 from qa.reader import MODEL_DIR
-from train.mine import CACHE, ROOT, load_news, news_split, squad_fold
+from train.mine import CACHE, NEWS, ROOT, V3, load_news, split_of, squad_fold
 
 ROWS = (("today's scorer", "off"), ("+ reader", "reader"), ("+ fusion", "fused"),
         ("+ abstention", "on"))
 
 
-def news_records() -> tuple[list[Document], list[dict]]:
-    arts = load_news()
+def news_records(folder: Path = NEWS) -> tuple[list[Document], list[dict]]:
+    """All the set's articles, and its dev questions; ``group``: the question's style (v3), or
+    near-miss / withheld (the article says the detail is withheld)."""
+    arts = load_news(folder)
     docs = [Document(a["title"], a["text"], f"news:{a['id']}") for a in arts]
     recs = []
     for a in arts:
-        if news_split(a["id"]) != "dev":
+        if split_of(a) != "dev":
             continue
-        recs += [{"question": q["q"], "answers": [q["answer"]], "fold": None} for q in a["questions"]]
-        recs += [{"question": q["q"], "answers": [], "fold": None} for q in a["near_miss"]]
+        recs += [{"question": q["q"], "answers": [q["answer"]], "group": q.get("style")}
+                 for q in a["questions"]]
+        recs += [{"question": q["q"], "answers": [],
+                  "group": "withheld" if q.get("withheld") else "near-miss"} for q in a["near_miss"]]
     return docs, recs
 
 
@@ -59,8 +64,12 @@ def run(docs, recs, models: dict[str, str], pick_model, steps=ROWS, settings: Se
                 t = time.perf_counter()
                 ans = api.ask(r["question"], settings=s)
                 lat.append(time.perf_counter() - t)
-                rows.append(score(r, ans))
+                rows.append(score(r, ans) | {"group": r.get("group")})
             out[label] = summarise(rows, lat)
+            groups = sorted({x["group"] for x in rows if x["group"]})
+            if groups:
+                out[label]["by group"] = {g: summarise([x for x in rows if x["group"] == g], [])
+                                          for g in groups}
             print(f"  {label}: {json.dumps(out[label])}", file=sys.stderr, flush=True)
         api.close_store(base)
     return out
@@ -79,6 +88,15 @@ def table(results: dict) -> str:
                          f"{pc(r['any_citation_has_answer'])} | {pc(r['abstained_answerable'])} | "
                          f"{pc(r['abstained_unanswerable'])} | {pc(r['span_f1'])} | {pr} | "
                          f"{r['latency_ms_p50']} |")
+    for name, rows in results.items():
+        final = rows.get("+ abstention", {}).get("by group")
+        if final:
+            lines += ["", f"{name}, by question kind (all rows on): first / any cited / abstained",
+                      "| kind | questions | first | any cited (<= 3) | abstained |", "|---|---|---|---|---|"]
+            for g, r in final.items():
+                ab = r["abstained_answerable"] if r["answerable"] else r["abstained_unanswerable"]
+                lines.append(f"| {g} | {r['questions']} | {pc(r['first_citation_has_answer'])} | "
+                             f"{pc(r['any_citation_has_answer'])} | {pc(ab)} |")
     return "\n".join(lines)
 
 
@@ -90,7 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shipped", type=Path, default=MODEL_DIR,
                     help="the reader and card for news and HotpotQA")
     ap.add_argument("--shared", type=Path, default=ROOT.parent.parent / "shared")
-    ap.add_argument("--sets", nargs="+", default=["news", "squad", "hotpot"])
+    ap.add_argument("--sets", nargs="+", default=["news", "v3", "squad", "hotpot"])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.json")
     a = ap.parse_args(argv)
     models = dict(m.split("=", 1) for m in a.models)
@@ -101,6 +119,10 @@ def main(argv=None) -> int:
         print("news dev", file=sys.stderr)
         docs, recs = news_records()
         results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A")
+    if "v3" in a.sets:
+        print("news v3 dev (split by event)", file=sys.stderr)
+        docs, recs = news_records(V3)
+        results["news v3 dev"] = run(docs, recs, {"A": shipped}, lambda r: "A")
     if "squad" in a.sets:
         print("SQuAD 2.0, by article fold", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "squad_v2_dev.jsonl"))

@@ -1,6 +1,6 @@
 """Fit the fusion model and the abstention model of a trained reader; write its card.
 
-On data the reader never trained on: the news set's calibration articles, and the SQuAD 2.0
+On data the reader never trained on: the news sets' calibration articles (v3: events), and the SQuAD 2.0
 articles of ``../shared/eval`` (the reader trains on news and SelQA only, so any SQuAD fold can
 fit the fusion; ``train.ablation`` measures each fold with a card fitted on the other):
 1. the reader reads each question's top candidates from the retriever (the dumps of
@@ -98,7 +98,7 @@ def fit_abstention(questions: list[dict], fusion: dict) -> dict:
     (answerable ones the retriever missed are left out: neither label fits). SQuAD's
     unanswerable questions are left out too: fitted with them, the model separated neither
     collection (ROC AUC 0.67 on news dev, 0.50-0.58 on SQuAD; without: 0.85, 0.54-0.66)."""
-    qs = [q for q in questions if q["set"] == "news" and q["cands"] and
+    qs = [q for q in questions if q["set"] in ("news", "v3") and q["cands"] and
           (not q["answerable"] or any(c["label"] for c in q["cands"]))]
     X = np.array([question_features(ranked(q, probs(q, fusion))) for q in qs])
     y = np.array([q["answerable"] for q in qs], dtype=int)
@@ -255,14 +255,16 @@ def main(argv=None) -> int:
     sha = sha256(onnx)
     reader = Reader(onnx, None)
     news = load(a.cache / "news.jsonl")
+    v3 = load(a.cache / "v3.jsonl") if (a.cache / "v3.jsonl").is_file() else []
     squad = load(a.cache / "squad.jsonl")
-    parts = {"news calib": [q for q in news if q["split"] == "calib"],
-             "news dev": [q for q in news if q["split"] == "dev"]}
+    parts = {f"{name} {split}": [q for q in qs if q["split"] == split]
+             for name, qs in (("news", news), ("v3", v3)) if qs for split in ("calib", "dev")}
     parts |= {f"SQuAD {f}": [q for q in squad if q["split"] == f] for f in ("A", "B")}
     for qs in parts.values():
         read_cached(reader, sha, qs, a.cache)
     folds = [f for f in a.squad_folds if f != "none"]
-    fit_on = parts["news calib"] + [q for f in folds for q in parts[f"SQuAD {f}"]]
+    calib = [p for p in parts if p.endswith(" calib")]
+    fit_on = [q for p in calib for q in parts[p]] + [q for f in folds for q in parts[f"SQuAD {f}"]]
     fusion = fit_fusion(fit_on)
     abstention = fit_abstention(fit_on, fusion)
     card = choose(fit_on, fusion, abstention, a.max_abstain, a.max_citations)
@@ -276,7 +278,7 @@ def main(argv=None) -> int:
         if out_dir.resolve() != a.model.resolve():
             shutil.copy(a.model / name, out_dir / name)
     train_meta = json.loads((a.model / "reader-train.json").read_text())
-    out = {"fusion": fusion, **card, "fitted_on": ["news calib"] + [f"SQuAD {f}" for f in folds],
+    out = {"fusion": fusion, **card, "fitted_on": calib + [f"SQuAD {f}" for f in folds],
            "train": train_meta,
            "model": {"file": onnx.name, "bytes": onnx.stat().st_size, "sha256": sha},
            "calibration": report}
