@@ -110,7 +110,10 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent.parent / "shared")
     ap.add_argument("--sets", nargs="+", default=["news", "v3", "squad", "hotpot"])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.json")
+    ap.add_argument("--rows", nargs="+", choices=[m for _, m in ROWS], default=[m for _, m in ROWS],
+                    help="QA_RERANKER values to run (default: every row)")
     a = ap.parse_args(argv)
+    steps = tuple(r for r in ROWS if r[1] in a.rows)
     models = dict(m.split("=", 1) for m in a.models)
     models = {k: str(Path(v).resolve()) for k, v in models.items()}
     shipped = str(a.shipped.resolve())
@@ -118,11 +121,11 @@ def main(argv=None) -> int:
     if "news" in a.sets:
         print("news dev", file=sys.stderr)
         docs, recs = news_records()
-        results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A")
+        results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A", steps)
     if "v3" in a.sets:
         print("news v3 dev (split by event)", file=sys.stderr)
         docs, recs = news_records(V3)
-        results["news v3 dev"] = run(docs, recs, {"A": shipped}, lambda r: "A")
+        results["news v3 dev"] = run(docs, recs, {"A": shipped}, lambda r: "A", steps)
     if "squad" in a.sets:
         print("SQuAD 2.0, by article fold", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "squad_v2_dev.jsonl"))
@@ -130,11 +133,11 @@ def main(argv=None) -> int:
         folds = [f for f in ("A", "B") if other[f] in models]
         recs = [r for r in records if squad_fold(r["title"]) in folds]
         results[f"SQuAD folds {'+'.join(folds)}"] = run(
-            documents(records), recs, models, lambda r: other[squad_fold(r["title"])])
+            documents(records), recs, models, lambda r: other[squad_fold(r["title"])], steps)
     if "hotpot" in a.sets:
         print("HotpotQA", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "hotpotqa_dev_distractor.jsonl"))
-        results["HotpotQA"] = run(documents(records), records, {"A": shipped}, lambda r: "A")
+        results["HotpotQA"] = run(documents(records), records, {"A": shipped}, lambda r: "A", steps)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
