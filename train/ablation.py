@@ -26,7 +26,8 @@ from index.settings import Settings
 from qa import api
 from qa.evaluate import documents, load_records, score, summarise
 from qa.reader import MODEL_DIR
-from train.mine import CACHE, ROOT, load_news, news_split, squad_fold
+from train.dumps import CACHE
+from train.mine import ROOT, load_news, news_split, squad_fold
 
 ROWS = (("today's scorer", "off"), ("+ reader", "reader"), ("+ fusion", "fused"),
         ("+ abstention", "on"))
