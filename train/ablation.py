@@ -27,7 +27,8 @@ from index.settings import Settings
 from qa import api
 from qa.evaluate import documents, load_records, score, summarise
 from qa.reader import MODEL_DIR
-from train.mine import CACHE, NEWS, ROOT, V3, load_news, split_of, squad_fold
+from train.dumps import CACHE
+from train.mine import NEWS, ROOT, V3, load_news, split_of, squad_fold
 
 ROWS = (("today's scorer", "off"), ("+ reader", "reader"), ("+ fusion", "fused"),
         ("+ abstention", "on"))

@@ -31,7 +31,8 @@ import numpy as np
 from qa.reader import MODEL_DIR, Reader
 from qa.rerank import FEATURES, QUESTION_FEATURES, card_abstains, cited, features, question_features
 from qa.retrieve import confidence
-from train.mine import CACHE, contains, load
+from train.dumps import CACHE, load
+from train.mine import contains
 
 TOP = 20
 

@@ -30,11 +30,11 @@ from pathlib import Path
 from index.loading import Document
 from index.settings import Settings
 from index.store import article_id
+from train.dumps import CACHE, save
 
 ROOT = Path(__file__).resolve().parent
 NEWS = ROOT / "data" / "news"
 V3 = ROOT / "data" / "news_v3"
-CACHE = ROOT / "cache"
 TOP = 20
 # SQuAD articles in two folds of about 600 answerable questions each; a model trained with one
 # fold is measured on the other.
@@ -173,18 +173,6 @@ def load_selqa(folder: Path) -> list[dict]:
             g["cands"].append({"title": "", "text": sent, "label": int(lab), "span": None})
             g["answerable"] |= lab == "1"
     return list(groups.values())
-
-
-def save(rows: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"{path}: {len(rows)} questions", file=sys.stderr)
-
-
-def load(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
