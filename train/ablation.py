@@ -52,16 +52,17 @@ def news_records(folder: Path = NEWS) -> tuple[list[Document], list[dict]]:
 
 def run(docs, recs, models: dict[str, str], pick_model, steps=ROWS, settings: Settings | None = None
         ) -> dict:
-    """Each of ``steps`` (label, QA_RERANKER) over one fresh index; ``settings`` may name an empty
-    PostgreSQL catalog (bench/catalog_quality.py compares the two catalogs this way)."""
+    """Each of ``steps`` (label, QA_RERANKER[, another reader's folder]) over one fresh index;
+    ``settings`` may name an empty PostgreSQL catalog (bench/catalog_quality.py compares the two
+    catalogs this way)."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="qa-ablation-") as tmp:
         base = replace(settings or Settings.from_env(), data_dir=Path(tmp), seed_dir=None, chroma_url="")
         api.open_store(base, seed=False).add_documents(docs)
-        for label, mode in steps:
+        for label, mode, *other in steps:
             rows, lat = [], []
             for r in recs:
-                s = base.with_(reranker=mode, reader_model=models[pick_model(r)])
+                s = base.with_(reranker=mode, reader_model=other[0] if other else models[pick_model(r)])
                 t = time.perf_counter()
                 ans = api.ask(r["question"], settings=s)
                 lat.append(time.perf_counter() - t)
@@ -91,14 +92,26 @@ def table(results: dict) -> str:
                          f"{r['latency_ms_p50']} |")
     for name, rows in results.items():
         final = rows.get("+ abstention", {}).get("by group")
+        before = rows.get("before: previous reader", {}).get("by group", {})
         if final:
-            lines += ["", f"{name}, by question kind (all rows on): first / any cited / abstained",
+            lines += ["", f"{name}, by question kind (all on; before -> now where a previous reader ran)",
                       "| kind | questions | first | any cited (<= 3) | abstained |", "|---|---|---|---|---|"]
+
+            def cell(g, key_a, key_u=None):
+                def one(r):
+                    return pc(r[key_a] if r["answerable"] or key_u is None else r[key_u])
+                return f"{one(before[g])} -> {one(final[g])}" if g in before else one(final[g])
             for g, r in final.items():
-                ab = r["abstained_answerable"] if r["answerable"] else r["abstained_unanswerable"]
-                lines.append(f"| {g} | {r['questions']} | {pc(r['first_citation_has_answer'])} | "
-                             f"{pc(r['any_citation_has_answer'])} | {pc(ab)} |")
+                lines.append(f"| {g} | {r['questions']} | {cell(g, 'first_citation_has_answer')} | "
+                             f"{cell(g, 'any_citation_has_answer')} | "
+                             f"{cell(g, 'abstained_answerable', 'abstained_unanswerable')} |")
     return "\n".join(lines)
+
+
+def save(results: dict, path: Path) -> None:
+    """After each set, so that a long run stopped midway keeps what it measured."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
@@ -113,8 +126,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "ablation.json")
     ap.add_argument("--rows", nargs="+", choices=[m for _, m in ROWS], default=[m for _, m in ROWS],
                     help="QA_RERANKER values to run (default: every row)")
+    ap.add_argument("--before", type=Path,
+                    help="a previous reader's folder: its row (all on) is added to the news sets' tables")
+    ap.add_argument("--v3-every", type=int, default=1, help="ask every Nth v3 dev question only")
     a = ap.parse_args(argv)
     steps = tuple(r for r in ROWS if r[1] in a.rows)
+    news_steps = steps + ((("before: previous reader", "on", str(a.before.resolve())),) if a.before else ())
     models = dict(m.split("=", 1) for m in a.models)
     models = {k: str(Path(v).resolve()) for k, v in models.items()}
     shipped = str(a.shipped.resolve())
@@ -122,11 +139,13 @@ def main(argv=None) -> int:
     if "news" in a.sets:
         print("news dev", file=sys.stderr)
         docs, recs = news_records()
-        results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A", steps)
+        results["news dev"] = run(docs, recs, {"A": shipped}, lambda r: "A", news_steps)
+        save(results, a.out)
     if "v3" in a.sets:
         print("news v3 dev (split by event)", file=sys.stderr)
         docs, recs = news_records(V3)
-        results["news v3 dev"] = run(docs, recs, {"A": shipped}, lambda r: "A", steps)
+        results["news v3 dev"] = run(docs, recs[::a.v3_every], {"A": shipped}, lambda r: "A", news_steps)
+        save(results, a.out)
     if "squad" in a.sets:
         print("SQuAD 2.0, by article fold", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "squad_v2_dev.jsonl"))
@@ -135,12 +154,12 @@ def main(argv=None) -> int:
         recs = [r for r in records if squad_fold(r["title"]) in folds]
         results[f"SQuAD folds {'+'.join(folds)}"] = run(
             documents(records), recs, models, lambda r: other[squad_fold(r["title"])], steps)
+        save(results, a.out)
     if "hotpot" in a.sets:
         print("HotpotQA", file=sys.stderr)
         records = load_records(str(a.shared / "eval" / "hotpotqa_dev_distractor.jsonl"))
         results["HotpotQA"] = run(documents(records), records, {"A": shipped}, lambda r: "A", steps)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=1) + "\n")
+        save(results, a.out)
     print(table(results))
     return 0
 
