@@ -94,7 +94,7 @@ def retrieve(store: Store, question: str, *, history: list[str] | None = None,
     cos = {(a, i): s for a, i, s in dense}
     articles = top_articles(ranks_d, ranks_b)
     if ARTICLES and len(articles) > 1:  # (with one article, the whole index is that article)
-        for a, i, s in store.vectors.search(qvec, K_ARTICLE, Scope(article_ids=tuple(articles[:ARTICLES]))):
+        for a, i, s in store.vectors.search_articles(qvec, K_ARTICLE, articles[:ARTICLES]):
             cos.setdefault((a, i), s)
     article_rank = {a: r for r, a in enumerate(articles[:ARTICLES])}
     keys = list(dict.fromkeys([*ranks_d, *ranks_b, *cos]))

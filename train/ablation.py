@@ -100,7 +100,8 @@ def table(results: dict) -> str:
             def cell(g, key_a, key_u=None):
                 def one(r):
                     return pc(r[key_a] if r["answerable"] or key_u is None else r[key_u])
-                return f"{one(before[g])} -> {one(final[g])}" if g in before else one(final[g])
+                now = one(final[g])
+                return f"{one(before[g])} -> {now}" if g in before and now else now
             for g, r in final.items():
                 lines.append(f"| {g} | {r['questions']} | {cell(g, 'first_citation_has_answer')} | "
                              f"{cell(g, 'any_citation_has_answer')} | "

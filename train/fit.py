@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, help="folder for the card (and a copy of the model); "
                                              "default: the model's folder")
     ap.add_argument("--cache", type=Path, default=CACHE)
-    ap.add_argument("--max-abstain", type=float, default=0.04,
+    ap.add_argument("--max-abstain", type=float, default=0.03,
                     help="abstentions allowed on answerable questions (in news and in SQuAD)")
     ap.add_argument("--max-citations", type=float, default=2.0,
                     help="citations per answer, on average (a second or third sentence is cited "
