@@ -91,7 +91,9 @@ def table(results: dict) -> str:
                          f"{pc(r['abstained_unanswerable'])} | {pc(r['span_f1'])} | {pr} | "
                          f"{r['latency_ms_p50']} |")
     for name, rows in results.items():
-        final = rows.get("+ abstention", {}).get("by group")
+        final = next((r["by group"] for label, r in rows.items()
+                      if label.startswith("+ abstention") and "shipped" in label), None) or \
+            rows.get("+ abstention", {}).get("by group")
         before = rows.get("before: previous reader", {}).get("by group", {})
         if final:
             lines += ["", f"{name}, by question kind (all on; before -> now where a previous reader ran)",
