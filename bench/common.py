@@ -218,18 +218,11 @@ def questions(n: int, seed: int = 7) -> list[str]:
     return [SEED_QUESTION] + pool[:n - 1]
 
 
-NEWS_SETS = (REPO / "train" / "data" / "news_v3", REPO / "train" / "data" / "news")
-
-
 def _news_articles() -> list[dict]:
     """The news sets written here (train/data): the real-news-shaped v3 articles first, longest
     first, then the shorter first set."""
-    out = []
-    for folder in NEWS_SETS:
-        arts = [json.loads(x) for f in sorted(folder.glob("*.jsonl"))
-                for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
-        out += sorted(arts, key=lambda a: -len(a["text"]))
-    return out
+    from train.mine import NEWS, V3, load_news
+    return [a for folder in (V3, NEWS) for a in sorted(load_news(folder), key=lambda a: -len(a["text"]))]
 
 
 def news_corpus(n: int) -> list[Document]:

@@ -21,9 +21,7 @@ from index.loading import Document
 from index.settings import Settings
 from qa import api, extractive
 from qa.evaluate import score
-from train.mine import ROOT, load_news, news_split
-
-V3 = ROOT / "data" / "news_v3"
+from train.mine import ROOT, V3, load_news, news_split
 
 
 def news_dev() -> tuple[list[Document], list[dict]]:
@@ -36,8 +34,7 @@ def news_dev() -> tuple[list[Document], list[dict]]:
 
 
 def news_v3() -> tuple[list[Document], list[dict]]:
-    arts = [json.loads(x) for f in sorted(V3.glob("*.jsonl"))
-            for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
+    arts = load_news(V3)
     # every third answerable question (1,100 of 3,345): the rule can only cost them an answer
     qs = [{"q": q["q"], "answers": [q["answer"]], "group": "answerable"}
           for a in arts for q in a["questions"]][::3]
